@@ -1,0 +1,34 @@
+# Two entry points: `make run` (demo pipeline) and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CORES ?= 2
+
+.PHONY: run test lint dryrun report bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+
+report: run
+	$(BIN)/snakemake --profile profiles/default --report results/report.html
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/detectors.py
+	$(BIN)/python benchmarks/evaluation.py
+	$(BIN)/python benchmarks/training.py
+
+clean:
+	rm -rf results/demo results/logs results/train results/benchmarks .snakemake

@@ -1,0 +1,49 @@
+# ecgflow: WFDB records -> tidy Parquet -> detector grids -> tolerance evaluation -> report tables,
+# and tidy data -> classifier training. See README.md; config in config/config.yaml.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/detect.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+include: "rules/train.smk"
+
+
+rule all:
+    input:
+        TIDY_TARGETS,
+        REPORT_TARGETS,
+        TRAIN_TARGETS,
+    default_target: True
+
+
+rule tidy:
+    input:
+        TIDY_TARGETS,
+
+
+rule detect:
+    input:
+        DETECT_TARGETS,
+
+
+rule evaluate:
+    input:
+        EVALUATE_TARGETS,
+
+
+rule report:
+    input:
+        REPORT_TARGETS,
+
+
+rule train:
+    input:
+        TRAIN_TARGETS,

@@ -1,0 +1,84 @@
+"""Tidy tables of one record: signal (tidy), beats and ground-truth events, written as Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .beats import aami_classes
+from .parquet import write_parquet
+from .wfdb_read import RawRecord
+
+
+def signal_table(rec: RawRecord) -> pa.Table:
+    """One row per sample: record, sample, time_s, ecg, rhythm, regime_change."""
+    n = rec.n_samples
+    sample = np.arange(n, dtype=np.int64)
+    episode = rec.rhythms.per_sample(n)
+    change = np.zeros(n, dtype=np.int8)
+    change[rec.rhythms.starts[1:]] = 1
+    labels = pa.array(rec.rhythms.labels, type=pa.string())
+    return pa.table(
+        {
+            "record": pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([rec.name])),
+            "sample": sample,
+            "time_s": sample / rec.fs,
+            "ecg": rec.signal,
+            "rhythm": pa.DictionaryArray.from_arrays(episode, labels),
+            "regime_change": change,
+        }
+    )
+
+
+def beats_table(rec: RawRecord) -> pd.DataFrame:
+    """One row per beat annotation: sample, symbol, aami_class, rr_s (NaN for the first beat)."""
+    rr = np.diff(rec.beat_samples, prepend=np.nan) / rec.fs
+    return pd.DataFrame(
+        {
+            "sample": rec.beat_samples.astype(np.int64),
+            "symbol": pd.array(rec.beat_symbols, dtype="string"),
+            "aami_class": pd.array(aami_classes(rec.beat_symbols), dtype="string"),
+            "rr_s": rr.astype(np.float64),
+        }
+    )
+
+
+def events_table(rec: RawRecord) -> pd.DataFrame:
+    """One row per regime change: sample, time_s, rhythm_from, rhythm_to."""
+    samples, before, after = rec.rhythms.events()
+    return pd.DataFrame(
+        {
+            "sample": samples.astype(np.int64),
+            "time_s": samples / rec.fs,
+            "rhythm_from": pd.array(before, dtype="string"),
+            "rhythm_to": pd.array(after, dtype="string"),
+        }
+    )
+
+
+def write_tidy(rec: RawRecord, dataset: str, beats_path, events_path, tidy_path=None) -> None:
+    """Write the record's beats and events tables, and its signal table when it has a signal."""
+    meta = {
+        "dataset": dataset,
+        "record": rec.name,
+        "fs": rec.fs,
+        "n_samples": rec.n_samples,
+        "duration_s": rec.n_samples / rec.fs,
+        "lead": rec.lead,
+        "sha256": rec.sha256,
+    }
+    if tidy_path is not None:
+        if rec.signal is None:
+            raise ValueError(f"record {rec.name} has no signal: it has no tidy signal table")
+        write_parquet(signal_table(rec), tidy_path, meta)
+    write_parquet(beats_table(rec), beats_path, meta)
+    write_parquet(events_table(rec), events_path, meta)
+
+
+def output_paths(results: Path, record: str) -> dict[str, Path]:
+    """Where the tidy stage writes a record's tables under ``results/{dataset}``."""
+    results = Path(results)
+    return {kind: results / kind / f"{record}.parquet" for kind in ("tidy", "beats", "events")}

@@ -1,0 +1,162 @@
+"""Read one WFDB record (header, signal, annotations) with wfdb, checking everything that can be wrong."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import wfdb
+
+from .beats import BEAT_SYMBOLS
+from .errors import InputError
+from .rhythm import Rhythms, clean_aux, rhythm_episodes
+from .sources import DatasetSpec
+
+# Bits per sample of the WFDB storage formats wfdb reads.
+_FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 32 / 3, "311": 32 / 3}
+_NOT_RHYTHMS = {"", "None"}
+
+
+@dataclass
+class RawRecord:
+    """What the tidy stage needs of one record."""
+
+    name: str
+    fs: float
+    n_samples: int
+    signal: np.ndarray | None  # float32 mV of the chosen lead; None for annotation-only records
+    lead: str | None
+    beat_samples: np.ndarray
+    beat_symbols: np.ndarray
+    rhythms: Rhythms
+    sha256: dict[str, str]
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _header(path: Path):
+    try:
+        return wfdb.rdheader(str(path.with_suffix("")))
+    except Exception as exc:  # wfdb raises many kinds of errors on a malformed header
+        raise InputError(path, f"header does not parse ({type(exc).__name__}: {exc})") from None
+
+
+def _check_dat_files(hea: Path, header) -> list[Path]:
+    """Every signal file the header names exists and is long enough for sig_len samples."""
+    files = []
+    for fname in dict.fromkeys(header.file_name):
+        dat = hea.parent / fname
+        if not dat.exists():
+            raise InputError(dat, f"signal file missing (named in {hea.name})")
+        chans = [i for i, f in enumerate(header.file_name) if f == fname]
+        bits = sum(_FORMAT_BITS.get(str(header.fmt[i]), 16) for i in chans)
+        offset = (header.byte_offset[chans[0]] or 0) if header.byte_offset else 0
+        need = offset + int(np.ceil(header.sig_len * bits / 8))
+        have = dat.stat().st_size
+        if have < need:
+            raise InputError(dat, f"truncated: {have} bytes, header {hea.name} implies {need} ({header.sig_len} samples)")
+        files.append(dat)
+    return files
+
+
+def _lead_index(hea: Path, header, lead) -> int:
+    candidates = lead if isinstance(lead, list) else [lead]
+    for cand in candidates:
+        if isinstance(cand, int) and 0 <= cand < header.n_sig:
+            return cand
+        if isinstance(cand, str) and cand in header.sig_name:
+            return header.sig_name.index(cand)
+    raise InputError(hea, f"no lead matches {lead!r}; the record has {header.sig_name}")
+
+
+def _check_signal(dat: Path, x: np.ndarray, fs: float, max_flat_s: float) -> None:
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise InputError(dat, f"{int(bad.sum())} missing (NaN) samples, the first at sample {first}")
+    if len(x) < 2:
+        raise InputError(dat, "signal has fewer than 2 samples")
+    change = np.flatnonzero(np.diff(x) != 0)
+    bounds = np.concatenate(([-1], change, [len(x) - 1]))
+    runs = np.diff(bounds)
+    longest = int(runs.max())
+    if longest > max_flat_s * fs:
+        start = int(bounds[np.argmax(runs)] + 1)
+        raise InputError(dat, f"flat line of {longest / fs:.1f} s from sample {start} (limit max_flat_s={max_flat_s})")
+
+
+def _annotations(path: Path, ext: str):
+    try:
+        ann = wfdb.rdann(str(path.with_suffix("")), ext)
+    except Exception as exc:
+        raise InputError(path, f"annotation file does not parse ({type(exc).__name__}: {exc})") from None
+    samples = np.asarray(ann.sample, dtype=np.int64)
+    if np.any(np.diff(samples) < 0):
+        i = int(np.argmax(np.diff(samples) < 0))
+        raise InputError(path, f"annotation samples are not monotonic (sample {samples[i + 1]} follows {samples[i]})")
+    notes = ann.aux_note if ann.aux_note is not None else [""] * len(samples)
+    return samples, np.asarray(ann.symbol, dtype=object), [clean_aux(n) for n in notes], ann.fs
+
+
+def _check_extent(path: Path, samples: np.ndarray, n_samples: int, slack: int) -> None:
+    """Annotations must lie within the signal (one past the last sample is an end-of-episode mark)."""
+    if len(samples) and samples[-1] > n_samples + slack:
+        raise InputError(path, f"annotation at sample {samples[-1]} lies past the end of the signal ({n_samples} samples)")
+
+
+def read_record(spec: DatasetSpec, data_dir, record: str, lead=0, max_flat_s: float = 10.0) -> RawRecord:
+    """Read a record of dataset ``spec`` from ``data_dir``; raises InputError naming the bad file."""
+    base = Path(data_dir) / record
+    hea = base.with_suffix(".hea")
+    rhythm_path = Path(f"{base}.{spec.rhythm_ext}")
+    beat_path = Path(f"{base}.{spec.beat_ext}")
+    for path in dict.fromkeys([rhythm_path, beat_path]):
+        if not path.exists():
+            raise InputError(path, "annotation file missing")
+    sources = [rhythm_path, beat_path]
+    signal = lead_name = None
+    if hea.exists() or spec.signal == "required":
+        if not hea.exists():
+            raise InputError(hea, "header file missing")
+        header = _header(hea)
+        dats = _check_dat_files(hea, header)
+        channel = _lead_index(hea, header, lead)
+        try:
+            rec = wfdb.rdrecord(str(base), channels=[channel], physical=True, return_res=32)
+        except Exception as exc:
+            raise InputError(dats[0], f"signal does not read ({type(exc).__name__}: {exc})") from None
+        signal = np.asarray(rec.p_signal[:, 0], dtype=np.float32)
+        _check_signal(dats[0], signal, float(header.fs), max_flat_s)
+        fs, n_samples, lead_name = float(header.fs), int(header.sig_len), header.sig_name[channel]
+        sources = [hea, *dats, *sources]
+    r_samples, r_symbols, r_notes, r_fs = _annotations(rhythm_path, spec.rhythm_ext)
+    b_samples, b_symbols, _, b_fs = _annotations(beat_path, spec.beat_ext)
+    if signal is None:  # annotation-only: the sampling rate is stored in the annotation file
+        fs = float(r_fs or b_fs or 0)
+        if fs <= 0:
+            raise InputError(rhythm_path, "no header and no sampling rate in the annotation file")
+        n_samples = int(max(r_samples[-1] if len(r_samples) else 0, b_samples[-1] if len(b_samples) else 0)) + 1
+    for path, samples in ((rhythm_path, r_samples), (beat_path, b_samples)):
+        _check_extent(path, samples, n_samples, slack=0)
+    is_rhythm = np.array([n not in _NOT_RHYTHMS and n.startswith("(") for n in r_notes], dtype=bool)
+    rhythms = rhythm_episodes(r_samples[is_rhythm], [n for n, k in zip(r_notes, is_rhythm) if k], n_samples, spec.convention)
+    is_beat = np.array([s in BEAT_SYMBOLS for s in b_symbols], dtype=bool)
+    return RawRecord(
+        name=record,
+        fs=fs,
+        n_samples=n_samples,
+        signal=signal,
+        lead=lead_name,
+        beat_samples=b_samples[is_beat],
+        beat_symbols=b_symbols[is_beat],
+        rhythms=rhythms,
+        sha256={p.name: sha256(p) for p in dict.fromkeys(sources)},
+    )

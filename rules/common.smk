@@ -1,0 +1,62 @@
+# Shared definitions: validated config, the record list, and the (detector, stream, record) jobs.
+import hashlib
+import re
+import json
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from ecgflow.sources import dataset_spec, has_signal, list_records
+
+
+validate(config, "../config/schema/config.schema.yaml", set_default=True)
+
+DATASET = config["dataset"]
+SPEC = dataset_spec(DATASET)
+RES = f"results/{DATASET}"
+BEAT_STREAMS = ("rr", "drr", "irr")
+
+if DATASET == "demo":
+    RAW = f"{RES}/raw"
+    RECORDS = [f"d{i:02d}" for i in range(1, config["demo"]["n_records"] + 1)]
+    SIGNAL_RECORDS = list(RECORDS)
+else:
+    if not config["data_dir"]:
+        raise ValueError(f"config key 'data_dir': required for dataset {DATASET!r} (the folder of its WFDB records)")
+    RAW = config["data_dir"]
+    RECORDS = list_records(DATASET, RAW)
+    SIGNAL_RECORDS = [r for r in RECORDS if has_signal(RAW, r)]
+if config["records"]:
+    unknown = sorted(set(config["records"]) - set(RECORDS))
+    if unknown:
+        raise ValueError(f"config key 'records': {unknown} not found in {RAW}")
+    RECORDS = [r for r in RECORDS if r in config["records"]]
+    SIGNAL_RECORDS = [r for r in SIGNAL_RECORDS if r in config["records"]]
+ANNOTATION_RECORDS = [r for r in RECORDS if r not in SIGNAL_RECORDS]
+
+DETECT_JOBS = [
+    (detector, stream, record)
+    for detector, spec in sorted(config["detectors"].items())
+    for stream in sorted(spec["streams"])
+    for record in (RECORDS if stream in BEAT_STREAMS else SIGNAL_RECORDS)
+]
+
+
+def canonical(value):
+    """A value in canonical form (keys sorted at every level) so params compare equal across runs."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def config_hash(*parts):
+    """Short stable hash of config parts, stored in table metadata."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def log_path(rule, *wildcards):
+    """Log file of a job: results/logs/{dataset}/{rule}/{wildcards...}.log."""
+    return "/".join(["results/logs", DATASET, rule, *wildcards]) + ".log"
+
+
+def one_of(names):
+    """Wildcard constraint matching exactly these names."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"

@@ -1,0 +1,13 @@
+"""Snakemake entry point: download a PhysioNet database with wfdb.dl_database."""
+
+from pathlib import Path
+
+import wfdb
+
+from ecgflow.logs import log_to
+
+with log_to(snakemake.log[0]):
+    if snakemake.params.slug is None:
+        raise ValueError("the demo dataset is generated, not downloaded")
+    wfdb.dl_database(snakemake.params.slug, dl_dir=snakemake.params.dest)
+    Path(snakemake.output[0]).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,42 @@
+"""Shared test fixtures: paths, synthetic WFDB records, and a runner for Snakemake on tiny configs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"real PhysioNet data not found at {SHARED}")
+
+
+def write_wfdb(folder: Path, name: str, n: int = 5000, fs: int = 250, rhythm=((0, "(N"), (2000, "(AFIB"), (3500, "(N")), signal=None):
+    """A small two-lead WFDB record with beats every 200 samples and the given rhythm marks."""
+    folder.mkdir(parents=True, exist_ok=True)
+    t = np.arange(n) / fs
+    x = np.stack([np.sin(2 * np.pi * 1.2 * t), np.cos(2 * np.pi * 1.2 * t)], axis=1) if signal is None else signal
+    wfdb.wrsamp(name, fs=fs, units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=x, fmt=["212", "212"], adc_gain=[200, 200], baseline=[0, 0], write_dir=str(folder))
+    beats = np.arange(100, n - 50, 200)
+    marks = np.array([s for s, _ in rhythm], dtype=np.int64)
+    samples = np.concatenate([beats, marks])
+    symbols = ["N"] * len(beats) + ["+"] * len(marks)
+    notes = [""] * len(beats) + [r for _, r in rhythm]
+    order = np.argsort(samples, kind="stable")
+    wfdb.wrann(name, "atr", samples[order], np.array(symbols)[order], aux_note=list(np.array(notes, dtype=object)[order]), fs=fs, write_dir=str(folder))
+    return folder / name
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run this repository's workflow in ``workdir`` (config/config.yaml there); output in ``.stdout``."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-6000:]}")
+    return proc

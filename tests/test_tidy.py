@@ -1,0 +1,86 @@
+"""Data stage: WFDB records -> tidy, beats and events tables (synthetic and real records)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import wfdb
+
+from conftest import SHARED, needs_shared, write_wfdb
+from ecgflow.parquet import read_metadata
+from ecgflow.sources import DATASETS, list_records
+from ecgflow.tidy import output_paths, write_tidy
+from ecgflow.wfdb_read import read_record
+
+
+def tidy_one(dataset, folder, record, out):
+    rec = read_record(DATASETS[dataset], folder, record)
+    paths = output_paths(out, record)
+    write_tidy(rec, dataset, paths["beats"], paths["events"], paths["tidy"] if rec.signal is not None else None)
+    return rec, paths
+
+
+def test_synthetic_record_tables(tmp_path):
+    write_wfdb(tmp_path / "raw", "r1")
+    rec, paths = tidy_one("demo", tmp_path / "raw", "r1", tmp_path / "out")
+    tidy = pd.read_parquet(paths["tidy"])
+    assert list(tidy.columns) == ["record", "sample", "time_s", "ecg", "rhythm", "regime_change"]
+    assert len(tidy) == 5000 and tidy["ecg"].dtype == np.float32 and tidy["regime_change"].dtype == np.int8
+    assert tidy.index[tidy.regime_change == 1].tolist() == [2000, 3500]
+    assert tidy.loc[1999, "rhythm"] == "(N" and tidy.loc[2000, "rhythm"] == "(AFIB"
+    np.testing.assert_allclose(tidy["ecg"].to_numpy()[:50], np.sin(2 * np.pi * 1.2 * np.arange(50) / 250), atol=0.005)
+    beats = pd.read_parquet(paths["beats"])
+    assert beats["sample"].tolist() == list(range(100, 4950, 200))
+    assert (beats["aami_class"] == "N").all()
+    assert np.isnan(beats["rr_s"].iloc[0]) and np.allclose(beats["rr_s"].iloc[1:], 0.8)
+    events = pd.read_parquet(paths["events"])
+    assert events[["sample", "rhythm_from", "rhythm_to"]].values.tolist() == [[2000, "(N", "(AFIB"], [3500, "(AFIB", "(N"]]
+    meta = read_metadata(paths["tidy"])
+    assert meta["dataset"] == "demo" and meta["record"] == "r1" and meta["fs"] == 250.0
+    assert set(meta["sha256"]) == {"r1.hea", "r1.dat", "r1.atr"} and meta["ecgflow_version"]
+
+
+def rhythm_changes_from_atr(path):
+    """Independent count: later rhythm marks that differ from the rhythm in force."""
+    ann = wfdb.rdann(str(path), "atr")
+    rhythms = [n.strip("\x00 ") for s, n in zip(ann.symbol, ann.aux_note) if s == "+" and n.strip("\x00 ").startswith("(")]
+    return sum(1 for a, b in zip(rhythms, rhythms[1:]) if a != b)
+
+
+@needs_shared
+@pytest.mark.parametrize("record", ["100", "201", "203", "222"])
+def test_mitdb_regime_changes_match_atr(tmp_path, record):
+    rec, paths = tidy_one("mitdb", SHARED / "mitdb", record, tmp_path)
+    tidy = pd.read_parquet(paths["tidy"], columns=["regime_change"])
+    expected = rhythm_changes_from_atr(SHARED / "mitdb" / record)
+    assert int(tidy["regime_change"].sum()) == expected == len(pd.read_parquet(paths["events"]))
+    assert len(tidy) == 650000 and rec.fs == 360
+
+
+@needs_shared
+def test_mitdb_lists_48_records():
+    assert len(list_records("mitdb", SHARED / "mitdb")) == 48
+
+
+@needs_shared
+def test_cpsc2021_conventions(tmp_path):
+    counts = {}
+    for record in list_records("cpsc2021", SHARED / "cpsc2021"):
+        _, paths = tidy_one("cpsc2021", SHARED / "cpsc2021", record, tmp_path)
+        counts[record] = len(pd.read_parquet(paths["events"]))
+    # paroxysmal records open and close episodes inside the record; persistent AF and non-AF records have none
+    assert counts["data_101_8"] == 4 and counts["data_92_4"] == 2
+    assert counts["data_84_1"] == 0 and counts["data_0_2"] == 0
+    beats = pd.read_parquet(tmp_path / "beats" / "data_84_1.parquet")
+    assert "None" not in set(beats["symbol"]) and set(beats["symbol"]) <= {"N", "V"}
+
+
+@needs_shared
+def test_afdb_annotation_only(tmp_path):
+    rec, paths = tidy_one("afdb", SHARED / "afdb", "04015", tmp_path)
+    assert rec.signal is None and not paths["tidy"].exists()
+    qrs = wfdb.rdann(str(SHARED / "afdb" / "04015"), "qrs")
+    beats = pd.read_parquet(paths["beats"])
+    assert len(beats) == len(qrs.sample) and read_metadata(paths["beats"])["fs"] == 250.0
+    events = pd.read_parquet(paths["events"])
+    assert len(events) == rhythm_changes_from_atr(SHARED / "afdb" / "04015") > 0
+    assert set(events["rhythm_to"]) <= {"(N", "(AFIB", "(AFL", "(J"}
