@@ -27,6 +27,8 @@ def write_parquet(df: pd.DataFrame | pa.Table, path, metadata: dict | None = Non
     for key, value in {**(metadata or {}), "ecgflow_version": __version__}.items():
         meta[str(key).encode()] = json.dumps(value, sort_keys=True).encode()
     table = table.replace_schema_metadata(meta)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a run that was killed mid-write
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:

@@ -60,3 +60,15 @@ def log_path(rule, *wildcards):
 def one_of(names):
     """Wildcard constraint matching exactly these names."""
     return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def source_hash(*parts):
+    """Hash of ecgflow source (sub-packages or modules), passed as a param so that editing it reruns the jobs."""
+    root = Path(workflow.basedir) / "ecgflow"
+    digest = hashlib.sha256()
+    for part in parts:
+        path = root / part
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]:
+            digest.update(file.relative_to(root).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]

@@ -32,10 +32,10 @@ def write_wfdb(folder: Path, name: str, n: int = 5000, fs: int = 250, rhythm=((0
     return folder / name
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, check: bool = True, snakefile: Path = ROOT / "Snakefile") -> subprocess.CompletedProcess:
     """Run this repository's workflow in ``workdir`` (config/config.yaml there); output in ``.stdout``."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), "--cores", "2", *args]
+    env = {**os.environ, "PYTHONPATH": str(snakefile.parent)}
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-6000:]}")
