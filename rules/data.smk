@@ -21,7 +21,9 @@ def raw_inputs(wildcards):
 
 rule demo_record:
     output:
-        multiext(f"{RES}/raw/{{record}}", ".hea", ".dat", ".atr"),
+        hea=f"{RES}/raw/{{record}}.hea",
+        dat=f"{RES}/raw/{{record}}.dat",
+        atr=f"{RES}/raw/{{record}}.atr",
     params:
         seed=config["demo"]["seed"],
         duration_s=config["demo"]["duration_s"],
@@ -34,7 +36,8 @@ rule demo_record:
 
 rule demo_ptbxl:
     output:
-        directory(f"results/demo/raw/ptbxl"),
+        database="results/demo/raw/ptbxl/ptbxl_database.csv",
+        statements="results/demo/raw/ptbxl/scp_statements.csv",
     params:
         seed=config["demo"]["seed"],
         n_records=config["demo"]["ptbxl_records"],

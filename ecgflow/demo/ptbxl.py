@@ -1,0 +1,270 @@
+"""Demo PTB-XL-layout set: 12-lead 10 s records at 100 Hz with the 5 diagnostic superclasses.
+
+Layout as the real database: ``ptbxl_database.csv``, ``scp_statements.csv`` and
+``records100/NNNNN/NNNNN_lr.{hea,dat}`` (fmt 16, gain 1000/mV). Each superclass changes the heart
+vectors of the waves: MI adds pathological Q waves and T inversion in the infarct's leads, STTC adds
+ST depression and flat or inverted T waves, CD widens or reshapes the QRS (bundle-branch blocks,
+fascicular block, long PR), HYP enlarges the QRS. Severities vary per record, so some are subtle.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .synth import Waves, gaussian_sum, lead_matrix, noise, p_wave, qrst_waves, rotation
+
+FS = 100
+N_SAMPLES = 1000
+BASIS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
+# rows of (basis) -> LEADS: III = II - I, aVR = -(I + II)/2, aVL = I - II/2, aVF = II - I/2
+TO_LEADS = np.array([
+    [1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 1],
+], float)
+SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
+CODES = {
+    "MI": (("IMI", 0.5), ("ASMI", 0.35), ("ALMI", 0.15)),
+    "STTC": (("NDT", 0.3), ("NST_", 0.2), ("ISC_", 0.3), ("ISCAL", 0.2)),
+    "CD": (("CLBBB", 0.15), ("CRBBB", 0.2), ("IRBBB", 0.2), ("LAFB", 0.25), ("1AVB", 0.1), ("IVCD", 0.1)),
+    "HYP": (("LVH", 0.85), ("RVH", 0.15)),
+}
+# abnormal records: probability of each superclass (at least one is drawn)
+ABNORMAL_P = {"MI": 0.42, "STTC": 0.40, "CD": 0.38, "HYP": 0.22}
+P_NORM, P_NO_SUPERCLASS = 0.42, 0.02
+
+# rows of the official scp_statements.csv (PTB-XL, CC BY 4.0) for the codes used here
+SCP_STATEMENTS = """\
+,description,diagnostic,form,rhythm,diagnostic_class,diagnostic_subclass,Statement Category,SCP-ECG Statement Description,AHA code,aECG REFID,CDISC Code,DICOM Code
+NDT,non-diagnostic T abnormalities,1.0,1.0,,STTC,STTC,other ST-T descriptive statements,non-diagnostic T abnormalities,,,,
+NST_,non-specific ST changes,1.0,1.0,,STTC,NST_,Basic roots for coding ST-T changes and abnormalities,non-specific ST changes,145,MDC_ECG_RHY_STHILOST,,
+NORM,normal ECG,1.0,,,NORM,NORM,Normal/abnormal,normal ECG,1,,,F-000B7
+IMI,inferior myocardial infarction,1.0,,,MI,IMI,Myocardial Infarction,inferior myocardial infarction,161,,,
+ASMI,anteroseptal myocardial infarction,1.0,,,MI,AMI,Myocardial Infarction,anteroseptal myocardial infarction,165,,,
+LVH,left ventricular hypertrophy,1.0,,,HYP,LVH,Ventricular Hypertrophy,left ventricular hypertrophy,142,,C71076,
+LAFB,left anterior fascicular block,1.0,,,CD,LAFB/LPFB,Intraventricular and intra-atrial Conduction disturbances,left anterior fascicular block,101,MDC_ECG_BEAT_BLK_ANT_L_HEMI,C62267,D3-33140
+ISC_,non-specific ischemic,1.0,,,STTC,ISC_,Basic roots for coding ST-T changes and abnormalities,ischemic ST-T changes,226,,,
+IRBBB,incomplete right bundle branch block,1.0,,,CD,IRBBB,Intraventricular and intra-atrial Conduction disturbances,incomplete right bundle branch block,105,MDC_ECG_BEAT_RBB_BLK_INCOMP,C71048,D3-33112
+1AVB,first degree AV block,1.0,,,CD,_AVB,"Sinus node dysfunction, atrial and AV-conduction defects",first degree AV block,,MDC_ECG_RHY_AV_HEART_BLK_DEG_1,C111088,
+IVCD,non-specific intraventricular conduction disturbance (block),1.0,,,CD,IVCD,Intraventricular and intra-atrial Conduction disturbances,non-specific intraventricular conduction disturbance,107,MDC_ECG_BEAT_BLK_IVCD,C62271,D3-33000
+ISCAL,ischemic in anterolateral leads,1.0,,,STTC,ISCA,ischemic ST-T changes,in anterolateral leads,,,,
+CRBBB,complete right bundle branch block,1.0,,,CD,CRBBB,Intraventricular and intra-atrial Conduction disturbances,(complete) right bundle branch block,106,MDC_ECG_BEAT_RBB_BLK_COMP,C62270,D3-33110
+CLBBB,complete left bundle branch block,1.0,,,CD,CLBBB,Intraventricular and intra-atrial Conduction disturbances,(complete) left bundle branch block,104,MDC_ECG_BEAT_LBB_BLK_COMP,C62269,D3-33120 or 122752
+ALMI,anterolateral myocardial infarction,1.0,,,MI,AMI,Myocardial Infarction,anterolateral myocardial infarction,,,,
+RVH,right ventricular hypertrophy,1.0,,,HYP,RVH,Ventricular Hypertrophy,right ventricular hypertrophy,143,,C71077,
+ABQRS,abnormal QRS,,1.0,,,,Normal/abnormal,abnormal QRS,,,,
+LVOLT,low QRS voltages in the frontal and horizontal leads,,1.0,,,,Other QRS morphology descriptive statements,low QRS voltages in the frontal and horizontal leads,,,,
+SR,sinus rhythm,,,1.0,,,Statements related to impulse formation (abnormalities),sinus rhythm,20,MDC_ECG_RHY_SINUS_RHY,,
+"""
+COLUMNS = ("ecg_id", "patient_id", "age", "sex", "height", "weight", "nurse", "site", "device", "recording_date",
+           "report", "scp_codes", "heart_axis", "infarction_stadium1", "infarction_stadium2", "validated_by",
+           "second_opinion", "initial_autogenerated_report", "validated_by_human", "baseline_drift",
+           "static_noise", "burst_noise", "electrodes_problems", "extra_beats", "pacemaker", "strat_fold",
+           "filename_lr", "filename_hr")
+
+
+def draw_codes(rng: np.random.Generator) -> list[str]:
+    """Diagnostic SCP codes of one record (empty for the few records without a superclass)."""
+    u = rng.random()
+    if u < P_NO_SUPERCLASS:
+        return []
+    if u < P_NO_SUPERCLASS + P_NORM:
+        return ["NORM"]
+    classes = [c for c, p in ABNORMAL_P.items() if rng.random() < p]
+    if not classes:
+        names, probs = zip(*ABNORMAL_P.items())
+        classes = [names[rng.choice(len(names), p=np.array(probs) / sum(probs))]]
+    codes = []
+    for c in classes:
+        names, probs = zip(*CODES[c])
+        codes.append(names[rng.choice(len(names), p=probs)])
+    return codes
+
+
+def _with(w: Waves, idx: int, vec=None, sigma=None) -> Waves:
+    vecs, sigmas = w.vec.copy(), w.sigma.copy()
+    if vec is not None:
+        vecs[idx] = vec
+    if sigma is not None:
+        sigmas[idx] = sigma
+    return Waves(w.offset, sigmas, vecs, w.qt)
+
+
+def diagnostic_waves(rng: np.random.Generator, codes: list[str]) -> Waves:
+    """One patient's beat waves with the morphology of ``codes`` applied at random severities.
+
+    Wave order of ``qrst_waves``: 0 septal q, 1 R, 2 S, 3-4 T.
+    """
+    code_set = set(codes)
+    width = rng.uniform(0.85, 1.15) * (rng.uniform(1.5, 1.9) if "IVCD" in code_set else 1.0)
+    amp = rng.uniform(0.6, 1.3) * (rng.uniform(1.5, 2.1) if "LVH" in code_set else 1.0)
+    qrst = qrst_waves(rng, width=width, amp=amp)
+    pr = rng.uniform(0.22, 0.3) if "1AVB" in code_set else rng.uniform(0.14, 0.19)
+    waves = p_wave(rng, pr_s=pr)
+    extra = []
+    for code in codes:
+        s = rng.beta(2.5, 1.2)  # severity, some records barely abnormal
+        if code == "IMI":
+            extra.append((-0.03, 0.014, s * np.array([0.0, -0.45, 0.05]), False))
+            qrst = _flip_t(qrst, np.array([0, 1, 0]), s)
+        elif code == "ASMI":
+            qrst = _with(qrst, 0, vec=qrst.vec[0] * (1 - s))
+            extra.append((-0.02, 0.014, s * np.array([0.05, 0.0, -0.55]), False))
+            qrst = _flip_t(qrst, np.array([0, 0, 1]), s)
+        elif code == "ALMI":
+            extra.append((-0.025, 0.014, s * np.array([-0.45, 0.0, -0.3]), False))
+            qrst = _flip_t(qrst, np.array([1, 0, 0]), s)
+        elif code in ("NDT", "NST_", "ISC_", "ISCAL"):
+            direction = np.array([0.6, 0.5, 0.6]) if code == "ISCAL" else np.array([0.5, 0.6, 0.3])
+            if code != "NDT":
+                extra.append((0.11, 0.045, -s * rng.uniform(0.08, 0.15) * direction, True))
+            qrst = qrst.scaled(np.r_[1, 1, 1, np.full(2, 1 - s * rng.uniform(0.7, 1.8))])
+        elif code == "CLBBB":
+            v = qrst.vec[1]
+            qrst = _with(qrst, 0, vec=np.array([0.15, 0.0, -0.1]) * amp)
+            qrst = _with(qrst, 1, vec=v + np.array([0.1, -0.3, -0.4]) * amp, sigma=0.022 * width)
+            qrst = _with(qrst, 2, vec=v * 0.7, sigma=0.02)
+            qrst = Waves(qrst.offset + np.array([-0.02, -0.02, 0.03, 0.02, 0.02]), qrst.sigma,
+                         qrst.vec * np.array([1, 1, 1, -0.8, -0.8])[:, None], qrst.qt)
+        elif code in ("CRBBB", "IRBBB"):
+            k = 1.0 if code == "CRBBB" else 0.5
+            extra.append((0.05 + 0.02 * k, 0.018 + 0.006 * k, k * s * np.array([-0.5, 0.05, 0.65]) + 0.2 * k * np.array([-0.3, 0, 0.3]), False))
+        elif code == "LAFB":
+            v = qrst.vec[1]
+            qrst = _with(qrst, 1, vec=np.array([v[0] * 1.1, -abs(v[1]) * 0.5 * s + v[1] * (1 - s), v[2]]))
+            qrst = _with(qrst, 2, vec=qrst.vec[2] + s * np.array([0, -0.35, 0]))
+        elif code == "RVH":
+            extra.append((0.01, 0.013, s * np.array([-0.5, 0.3, 0.8]), False))
+    return waves + qrst + Waves.of(extra) if extra else waves + qrst
+
+
+def _flip_t(qrst: Waves, axis: np.ndarray, s: float) -> Waves:
+    """Invert the T-wave component along ``axis`` in proportion to severity ``s``."""
+    vec = qrst.vec.copy()
+    for i in (3, 4):
+        along = vec[i] @ axis
+        vec[i] = vec[i] - (1 + s) * along * axis
+    return Waves(qrst.offset, qrst.sigma, vec, qrst.qt)
+
+
+def ptbxl_signal(rng: np.random.Generator, codes: list[str]) -> np.ndarray:
+    """(1000, 12) signal in mV: 10 s at 100 Hz of one patient's beats plus noise."""
+    waves = diagnostic_waves(rng, codes)
+    rot = rotation(rng, 12)
+    waves = Waves(waves.offset, waves.sigma, waves.vec @ rot.T, waves.qt)
+    rr0 = 60 / rng.uniform(50, 105)
+    rr = rr0 * (1 + 0.04 * np.sin(2 * np.pi * rng.uniform(0.2, 0.3) * rr0 * np.arange(16)
+                                  + rng.uniform(0, 6.3)) + 0.015 * rng.standard_normal(16))
+    times = rng.uniform(-0.5, 0.5) * rr0 + np.cumsum(rr)
+    times = times[times < 10.5]
+    k = len(waves.offset)
+    center = (np.repeat(times, k) + np.tile(waves.offset, len(times))) * FS
+    amp = np.tile(waves.vec @ lead_matrix(BASIS), (len(times), 1))
+    amp *= np.repeat(1 + 0.03 * rng.standard_normal(len(times)), k)[:, None]
+    basis = gaussian_sum(N_SAMPLES, center, np.tile(waves.sigma, len(times)) * FS, amp)
+    basis += noise(rng, N_SAMPLES, FS, len(BASIS), level=rng.uniform(0.5, 1.5), artefacts=False)
+    return np.hstack([basis[:, :2] @ TO_LEADS.T, basis[:, 2:]])
+
+
+def write_fmt16(path: Path, digital: np.ndarray, fs: float, sig_names) -> None:
+    """Write a WFDB record (format 16, gain 1000/mV, as PTB-XL) without wfdb's slow generic writer.
+
+    Produces the same bytes as ``wfdb.wrsamp(..., fmt=16, adc_gain=1000.0, baseline=0)``.
+    """
+    n, n_sig = digital.shape
+    name = path.name
+    checksum = digital.sum(axis=0) % 65536
+    lines = [f"{name} {n_sig} {fs} {n}"] + [
+        f"{name}.dat 16 1000.0(0)/mV 16 0 {digital[0, i]} {checksum[i]} 0 {sig}" for i, sig in enumerate(sig_names)
+    ]
+    digital.astype("<i2").tofile(path.with_name(f"{name}.dat"))
+    path.with_name(f"{name}.hea").write_text("\n".join(lines) + "\n")
+
+
+def database_table(rng: np.random.Generator, n_records: int) -> tuple[pd.DataFrame, list[list[str]]]:
+    """The ``ptbxl_database.csv`` table and each record's diagnostic codes.
+
+    Some patients have several records; folds are drawn per patient, as in the real stratified folds.
+    """
+    patient = np.empty(n_records, np.int64)
+    n_patients = 0
+    for i in range(n_records):
+        if i and rng.random() < 0.12:
+            patient[i] = patient[rng.integers(i)]
+        else:
+            n_patients += 1
+            patient[i] = n_patients
+    fold_of = rng.integers(1, 11, n_patients + 1)
+    age_of, sex_of = rng.integers(18, 90, n_patients + 1), rng.integers(0, 2, n_patients + 1)
+    codes = [draw_codes(rng) for _ in range(n_records)]
+    ids = np.arange(1, n_records + 1)
+    rows = []
+    for ecg_id, pid, rec_codes in zip(ids, patient, codes):
+        scp = {c: float(rng.choice([100.0, 100.0, 100.0, 80.0, 50.0])) for c in rec_codes}
+        if not rec_codes:
+            scp[str(rng.choice(["ABQRS", "LVOLT"]))] = 0.0
+        scp["SR"] = 0.0
+        folder = f"{(ecg_id // 1000) * 1000:05d}"
+        rows.append({
+            "ecg_id": int(ecg_id), "patient_id": float(pid), "age": float(age_of[pid]), "sex": int(sex_of[pid]),
+            "device": "ecgflow-demo", "report": ", ".join(rec_codes).lower() or "abnormal qrs",
+            "scp_codes": repr(scp), "heart_axis": "LAD" if "LAFB" in rec_codes else None,
+            "validated_by_human": True, "second_opinion": False, "initial_autogenerated_report": False,
+            "strat_fold": int(fold_of[pid]),
+            "filename_lr": f"records100/{folder}/{ecg_id:05d}_lr", "filename_hr": f"records500/{folder}/{ecg_id:05d}_hr",
+        })
+    return pd.DataFrame(rows, columns=list(COLUMNS)), codes
+
+
+def write_demo_ptbxl(out_dir, n_records: int = 1500, seed: int = 2026) -> Path:
+    """Write a PTB-XL-layout demo set into ``out_dir``; returns the path of ``ptbxl_database.csv``.
+
+    Deterministic in (seed, n_records); a record's signal depends only on (seed, ecg_id) and its codes.
+    Everything is written in a temporary folder first; ``ptbxl_database.csv`` is moved into place last.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table, codes = database_table(np.random.default_rng(np.random.SeedSequence([int(seed), 0, 0])), n_records)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".ptbxl.") as tmp:
+        tmp = Path(tmp)
+        for ecg_id, filename, rec_codes in zip(table["ecg_id"], table["filename_lr"], codes):
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1, int(ecg_id)]))
+            digital = np.round(ptbxl_signal(rng, rec_codes) * 1000).astype(np.int64)
+            folder = tmp / Path(filename).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            write_fmt16(folder / Path(filename).name, np.clip(digital, -32767, 32767), FS, LEADS)
+        (tmp / "scp_statements.csv").write_text(SCP_STATEMENTS)
+        table.to_csv(tmp / "ptbxl_database.csv", index=False)
+        if (out_dir / "records100").exists():
+            shutil.rmtree(out_dir / "records100")
+        for name in ("records100", "scp_statements.csv", "ptbxl_database.csv"):
+            os.replace(tmp / name, out_dir / name)
+    return out_dir / "ptbxl_database.csv"
+
+
+def superclass_labels(database: pd.DataFrame, statements: pd.DataFrame) -> pd.DataFrame:
+    """0/1 matrix (records x SUPERCLASSES) from ``scp_codes`` and the statements' diagnostic_class."""
+    cls = statements["diagnostic_class"].dropna()
+    out = np.zeros((len(database), len(SUPERCLASSES)), np.int8)
+    for i, text in enumerate(database["scp_codes"]):
+        for code in eval_codes(text):
+            if code in cls.index:
+                out[i, SUPERCLASSES.index(cls[code])] = 1
+    return pd.DataFrame(out, columns=list(SUPERCLASSES), index=database.index)
+
+
+def eval_codes(text: str) -> dict:
+    """Parse an ``scp_codes`` cell such as ``"{'NORM': 100.0, 'SR': 0.0}"``."""
+    return ast.literal_eval(text)
+
+
+def read_statements() -> pd.DataFrame:
+    """The embedded ``scp_statements.csv`` rows, indexed by code."""
+    return pd.read_csv(io.StringIO(SCP_STATEMENTS), index_col=0)

@@ -1,0 +1,10 @@
+"""Snakemake entry point: generate the demo PTB-XL-layout set (ptbxl_database.csv, scp_statements.csv, records100/)."""
+
+from pathlib import Path
+
+from ecgflow.demo.ptbxl import write_demo_ptbxl
+from ecgflow.logs import log_to
+
+with log_to(snakemake.log[0]):
+    path = write_demo_ptbxl(Path(snakemake.output.database).parent, n_records=snakemake.params.n_records, seed=snakemake.params.seed)
+    print(f"wrote demo PTB-XL set {path}")
