@@ -1,7 +1,7 @@
 """Errors raised on bad input: each names the file (or config key) and the problem."""
 
 
-class EcgflowError(Exception):
+class EcgflowError(ValueError):
     """Base class of the errors ecgflow raises on bad input or bad configuration."""
 
 

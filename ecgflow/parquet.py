@@ -33,6 +33,7 @@ def write_parquet(df: pd.DataFrame | pa.Table, path, metadata: dict | None = Non
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates files readable by their owner only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,33 @@ def snakemake(workdir: Path, *args: str, check: bool = True, snakefile: Path = R
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-6000:]}")
     return proc
+
+
+WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "ecgflow", "config/schema", "profiles", "report")
+
+
+@pytest.fixture(scope="session")
+def workflow(tmp_path_factory) -> Path:
+    """A copy of the workflow and package, so that tests may edit its code."""
+    root = tmp_path_factory.mktemp("workflow")
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, root / name)
+    return root
+
+
+def run(workflow: Path, workdir: Path, *args: str, check=True):
+    return snakemake(workdir, *args, snakefile=workflow / "Snakefile", check=check)
+
+
+@pytest.fixture(scope="session")
+def done(workflow, tmp_path_factory) -> Path:
+    """A finished tiny run of the detection chain."""
+    from workflow_utils import TARGET, tiny_config, write_config
+
+    workdir = write_config(tmp_path_factory.mktemp("done"), tiny_config())
+    run(workflow, workdir, TARGET)
+    return workdir

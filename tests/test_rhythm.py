@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from ecgflow.beats import aami_classes

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import run
-from workflow_utils import TARGET, assert_same_tables, planned_jobs, tiny_config, write_config
+from workflow_utils import REPORT_RULES, TARGET, assert_same_tables, planned_jobs, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_tolerance_change_reruns_only_evaluation_and_report(workflow, clone):
     config["evaluation"]["tolerances_s"] = [1, 3]
     planned = jobs(workflow, clone, config)
     detect_jobs = 2 * 7  # two records x (adwin, pagehinkley: ecg rr drr; ddm: irr)
-    assert len(planned.pop("evaluate_grid")) == detect_jobs
+    assert len(planned.pop("score_detections")) == detect_jobs
     assert planned and set(planned) <= REPORT_RULES, planned
 
 
@@ -51,7 +51,7 @@ def test_one_detector_grid_change_reruns_only_its_jobs(workflow, clone):
     planned = jobs(workflow, clone, config)
     expected = {f"detector=pagehinkley, stream=rr, record={r}" for r in ("d01", "d02")}
     assert planned.pop("detect_grid") == expected
-    assert planned.pop("evaluate_grid") == expected
+    assert planned.pop("score_detections") == expected
     assert planned and set(planned) <= REPORT_RULES, planned
 
 
@@ -61,7 +61,7 @@ def test_added_record_reruns_only_its_jobs_and_aggregation(workflow, clone):
     planned = jobs(workflow, clone, config)
     assert planned.pop("demo_record") == {"record=d03"}
     assert planned.pop("tidy_record") == {"record=d03"}
-    for rule in ("detect_grid", "evaluate_grid"):
+    for rule in ("detect_grid", "score_detections"):
         assert {w.rsplit("record=", 1)[1] for w in planned.pop(rule)} == {"d03"}
     assert planned and set(planned) <= REPORT_RULES, planned
 
@@ -75,7 +75,7 @@ def test_detector_code_edit_reruns_detect_jobs(workflow, clone):
     finally:
         kernel.write_text(original)
     assert len(planned.pop("detect_grid")) == 2 * 7
-    assert len(planned.pop("evaluate_grid")) == 2 * 7
+    assert len(planned.pop("score_detections")) == 2 * 7
     assert set(planned) <= REPORT_RULES, planned
 
 

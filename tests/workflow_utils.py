@@ -12,6 +12,7 @@ import yaml
 from conftest import ROOT, snakemake
 
 TARGET = "report"  # detection chain end to end (training has its own tests)
+REPORT_RULES = {"report_tables", "report_figures"}
 
 
 def tiny_config(**overrides) -> dict:

@@ -1,0 +1,172 @@
+"""Streaming change detectors (ADWIN, Page-Hinkley, DDM) as compiled kernels with reference semantics.
+
+>>> import numpy as np
+>>> from ecgflow.detectors import detect
+>>> x = np.r_[np.zeros(1000), np.ones(1000)]
+>>> detect("pagehinkley", x, threshold=5.0).tolist()
+[1005]
+
+``semantics="river"`` reproduces river 0.26 (``drift.ADWIN``, ``drift.PageHinkley``,
+``drift.binary.DDM``) and ``semantics="skmultiflow"`` scikit-multiflow 0.5.3, index for index.
+Parameters always carry river's names; for scikit-multiflow they map to its own:
+ADWIN ``delta``; Page-Hinkley ``min_instances``, ``delta``, ``threshold``, ``alpha`` (it only tests
+increases: ``mode`` may only be ``"up"``); DDM ``warm_start`` -> ``min_num_instances``,
+``warning_threshold`` -> ``warning_level``, ``drift_threshold`` -> ``out_control_level``.
+The returned indices are those of the elements on which the reference reported a change
+(``drift_detected`` in river, ``detected_change()`` in scikit-multiflow).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+from ..errors import ConfigError, InputError
+from .adwin import adwin_river, adwin_skmultiflow
+from .ddm import ddm_river, ddm_skmultiflow
+from .pagehinkley import MODES, pagehinkley_river, pagehinkley_skmultiflow
+
+SEMANTICS = ("river", "skmultiflow")
+
+
+def _int(low):
+    def check(key, v):
+        if isinstance(v, bool) or not isinstance(v, Real) or not float(v).is_integer():
+            raise ConfigError(key, f"must be an integer, got {v!r}")
+        if v < low:
+            raise ConfigError(key, f"must be >= {low}, got {v!r}")
+        return int(v)
+
+    return check
+
+
+def _float(low, high, low_open=True, high_open=True):
+    def check(key, v):
+        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
+            raise ConfigError(key, f"must be a finite number, got {v!r}")
+        v = float(v)
+        if (v <= low if low_open else v < low) or (v >= high if high_open else v > high):
+            lo, hi = "(["[not low_open], ")]"[not high_open]
+            raise ConfigError(key, f"must be in {lo}{low}, {high}{hi}, got {v!r}")
+        return v
+
+    return check
+
+
+def _choice(options):
+    def check(key, v):
+        if v not in options:
+            raise ConfigError(key, f"must be one of {sorted(options)}, got {v!r}")
+        return v
+
+    return check
+
+
+_DELTA = _float(0.0, 1.0)
+_NONNEG = _float(0.0, math.inf, low_open=False)
+_POS = _float(0.0, math.inf)
+
+# detector -> semantics -> parameter -> (default, check); order = the kernel's argument order
+_SPECS = {
+    "adwin": {
+        "river": {
+            "delta": (0.002, _DELTA),
+            "clock": (32, _int(1)),
+            "max_buckets": (5, _int(2)),  # river 0.26 can panic with 1
+            "min_window_length": (5, _int(1)),
+            "grace_period": (10, _int(0)),
+        },
+        "skmultiflow": {"delta": (0.002, _DELTA)},
+    },
+    "pagehinkley": {
+        "river": {
+            "min_instances": (30, _int(0)),
+            "delta": (0.005, _NONNEG),
+            "threshold": (50.0, _POS),
+            "alpha": (1 - 0.0001, _float(0.0, 1.0, high_open=False)),
+            "mode": ("both", _choice(set(MODES))),
+        },
+        "skmultiflow": {
+            "min_instances": (30, _int(0)),
+            "delta": (0.005, _NONNEG),
+            "threshold": (50.0, _POS),
+            "alpha": (1 - 0.0001, _float(0.0, 1.0, high_open=False)),
+            "mode": ("up", _choice({"up"})),
+        },
+    },
+    "ddm": {
+        sem: {
+            "warm_start": (30, _int(0)),
+            "warning_threshold": (2.0, _POS),
+            "drift_threshold": (3.0, _POS),
+        }
+        for sem in SEMANTICS
+    },
+}
+
+DETECTORS = tuple(_SPECS)
+
+
+def resolve_params(name: str, semantics: str = "river", params: dict | None = None) -> dict:
+    """Validated parameters of detector ``name`` (river names, defaults filled in).
+
+    Raises :class:`ConfigError` naming the unknown detector, semantics or parameter, or the
+    parameter whose value is out of range.
+    """
+    if name not in _SPECS:
+        raise ConfigError("detector", f"unknown detector {name!r}; choose one of {list(DETECTORS)}")
+    if semantics not in SEMANTICS:
+        raise ConfigError("semantics", f"unknown semantics {semantics!r}; choose one of {list(SEMANTICS)}")
+    spec = _SPECS[name][semantics]
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        raise ConfigError(
+            unknown[0], f"not a parameter of {name} ({semantics} semantics); parameters: {list(spec)}"
+        )
+    return {key: check(key, params.get(key, default)) for key, (default, check) in spec.items()}
+
+
+def check_stream(x, binary: bool = False, source: str = "stream") -> np.ndarray:
+    """``x`` as a contiguous float64 array; :class:`InputError` if it is empty, not finite or (``binary``) not 0/1."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise InputError(source, f"a stream must be one-dimensional, got shape {x.shape}")
+    if x.size == 0:
+        raise InputError(source, "empty stream: nothing to detect on")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(source, f"stream value {x[i]} at index {i} is not finite (NaN or inf)")
+    if binary:
+        off = (x != 0.0) & (x != 1.0)
+        if off.any():
+            i = int(np.argmax(off))
+            raise InputError(source, f"DDM needs a 0/1 stream, value {x[i]} at index {i}")
+    return x
+
+
+def detect(name: str, x, semantics: str = "river", source: str = "stream", **params) -> np.ndarray:
+    """Ascending int64 indices of the elements of ``x`` on which detector ``name`` fired.
+
+    ``source`` names the stream in error messages (e.g. the file it came from).
+    """
+    p = resolve_params(name, semantics, params)
+    x = check_stream(x, binary=name == "ddm", source=source)
+    if name == "adwin":
+        if semantics == "river":
+            return adwin_river(
+                x, p["delta"], p["clock"], p["max_buckets"], p["min_window_length"], p["grace_period"]
+            )
+        return adwin_skmultiflow(x, p["delta"])
+    if name == "pagehinkley":
+        if semantics == "river":
+            return pagehinkley_river(
+                x, p["min_instances"], p["delta"], p["threshold"], p["alpha"], MODES[p["mode"]]
+            )
+        return pagehinkley_skmultiflow(x, p["min_instances"], p["delta"], p["threshold"], p["alpha"])
+    if semantics == "river":
+        return ddm_river(x, p["warm_start"], p["drift_threshold"])
+    return ddm_skmultiflow(x, p["warm_start"], p["drift_threshold"])

@@ -1,0 +1,130 @@
+"""Parameter grids of the detectors: validation, canonical form, expansion to combinations, min-gap thinning.
+
+A stream grid spec (``detectors.<detector>.streams.<stream>`` in the config)::
+
+    threshold: {name: delta, values: [...]}      # the detector's main parameter
+    window: {name: ma_window, values: [...]}     # ma_window (ecg, rr, drr) or irr_ms (irr)
+    min_gap_s: [...]                             # post-filter, seconds
+    diff: false                                  # optional, ecg only: first difference of the stream
+
+Combination ids run 0..N-1 over threshold, window and min_gap_s (each ascending, nested in that order).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from .detectors import resolve_params
+from .errors import ConfigError
+from .streams import WINDOW_NAME
+
+THRESHOLD_NAME = {"adwin": "delta", "pagehinkley": "threshold", "ddm": "drift_threshold"}
+DETECTOR_STREAMS = {"adwin": ("ecg", "rr", "drr"), "pagehinkley": ("ecg", "rr", "drr"), "ddm": ("irr",)}
+_KEYS = {"threshold", "window", "min_gap_s", "diff"}
+
+
+def _values(key, values, integer=False, low=None, low_open=False):
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ConfigError(key, f"must be a non-empty list, got {values!r}")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
+            raise ConfigError(key, f"values must be finite numbers, got {v!r}")
+        if integer and not float(v).is_integer():
+            raise ConfigError(key, f"values must be integers, got {v!r}")
+        if low is not None and (v <= low if low_open else v < low):
+            raise ConfigError(key, f"values must be {'>' if low_open else '>='} {low}, got {v!r}")
+        out.append(int(v) if integer else float(v))
+    if len(set(out)) != len(out):
+        raise ConfigError(key, f"values must be distinct, got {values!r}")
+    return sorted(out)
+
+
+def canonical_stream_grid(spec, detector: str, stream: str, key: str = "grid") -> dict:
+    """The validated grid ``spec`` of ``detector`` on ``stream``, in canonical form (sorted, typed).
+
+    Raises :class:`ConfigError` naming the offending key (``key`` is the spec's own path).
+    """
+    if detector not in DETECTOR_STREAMS:
+        raise ConfigError(key, f"unknown detector {detector!r}; choose one of {list(DETECTOR_STREAMS)}")
+    if stream not in DETECTOR_STREAMS[detector]:
+        raise ConfigError(key, f"{detector} does not run on stream {stream!r}; streams: {list(DETECTOR_STREAMS[detector])}")
+    if not isinstance(spec, dict):
+        raise ConfigError(key, f"must be a mapping, got {spec!r}")
+    unknown = sorted(set(spec) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{key}.{unknown[0]}", f"unknown key; keys: {sorted(_KEYS)}")
+    for part in ("threshold", "window", "min_gap_s"):
+        if part not in spec:
+            raise ConfigError(f"{key}.{part}", "missing")
+    out = {}
+    for part, expected in (("threshold", THRESHOLD_NAME[detector]), ("window", WINDOW_NAME[stream])):
+        sub = spec[part]
+        if not isinstance(sub, dict) or set(sub) != {"name", "values"}:
+            raise ConfigError(f"{key}.{part}", f"must be a mapping with keys name and values, got {sub!r}")
+        if sub["name"] != expected:
+            raise ConfigError(f"{key}.{part}.name", f"must be {expected!r} for {detector} on {stream}, got {sub['name']!r}")
+        integer = expected == "ma_window"
+        low, low_open = (1, False) if integer else (0.0, False)
+        values = _values(f"{key}.{part}.values", sub["values"], integer=integer, low=None if part == "threshold" else low, low_open=low_open)
+        if part == "threshold":
+            for v in values:
+                try:
+                    resolve_params(detector, "river", {expected: v})
+                except ConfigError as e:
+                    raise ConfigError(f"{key}.{part}.values", e.problem) from None
+        out[part] = {"name": expected, "values": values}
+    out["min_gap_s"] = _values(f"{key}.min_gap_s", spec["min_gap_s"], low=0.0)
+    diff = spec.get("diff", False)
+    if not isinstance(diff, bool):
+        raise ConfigError(f"{key}.diff", f"must be true or false, got {diff!r}")
+    if diff and stream != "ecg":
+        raise ConfigError(f"{key}.diff", f"only the ecg stream has a first difference, not {stream!r}")
+    out["diff"] = diff
+    return out
+
+
+def expand_grid(grid: dict) -> pd.DataFrame:
+    """Combinations of a canonical grid: combo_id, threshold, window, min_gap_s, threshold_name, window_name."""
+    t = grid["threshold"]["values"]
+    w = grid["window"]["values"]
+    g = grid["min_gap_s"]
+    tt, ww, gg = (a.ravel() for a in np.meshgrid(t, w, g, indexing="ij"))
+    return pd.DataFrame(
+        {
+            "combo_id": np.arange(tt.size, dtype=np.int32),
+            "threshold": tt.astype(np.float64),
+            "window": ww.astype(np.int64) if grid["window"]["name"] == "ma_window" else ww.astype(np.float64),
+            "min_gap_s": gg.astype(np.float64),
+            "threshold_name": grid["threshold"]["name"],
+            "window_name": grid["window"]["name"],
+        }
+    )
+
+
+def min_gap_samples(min_gap_s: float, fs: float) -> int:
+    """``round(min_gap_s * fs)``: a min-gap in seconds as samples of a record."""
+    return int(round(min_gap_s * fs))
+
+
+@njit(cache=True)
+def _thin(indices, min_gap):
+    keep = np.empty(indices.shape[0], dtype=np.bool_)
+    last = 0
+    for j in range(indices.shape[0]):
+        keep[j] = j == 0 or indices[j] - last >= min_gap
+        if keep[j]:
+            last = indices[j]
+    return indices[keep]
+
+
+def thin(indices, min_gap_samples: int) -> np.ndarray:
+    """Ascending ``indices`` keeping each only if it lies ``>= min_gap_samples`` after the last kept one."""
+    if min_gap_samples < 0:
+        raise ConfigError("min_gap", f"must be >= 0 samples, got {min_gap_samples}")
+    return _thin(np.ascontiguousarray(indices, dtype=np.int64), int(min_gap_samples))

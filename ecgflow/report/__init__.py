@@ -1,0 +1,1 @@
+"""Report: aggregated tables over records and the figures of a study."""

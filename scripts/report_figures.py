@@ -1,0 +1,12 @@
+"""Snakemake entry point: draw the report figures from the report tables and per-record files."""
+
+import json
+
+from ecgflow.logs import log_to
+from ecgflow.report.figures import write_figures
+
+with log_to(snakemake.log[0]):
+    i = snakemake.input
+    tables = {"grid_summary": i.grid_summary, "best_configs": i.best_configs}
+    write_figures(tables, json.loads(snakemake.params.evaluation), list(i.detections), list(i.events),
+                  list(i.signals), list(i.beats), dict(snakemake.output.items()))
