@@ -18,30 +18,30 @@ include: "rules/train.smk"
 
 rule all:
     input:
-        TIDY_TARGETS,
-        REPORT_TARGETS,
+        targets(TIDY_TARGETS),
+        targets(REPORT_TARGETS),
         TRAIN_TARGETS,
     default_target: True
 
 
 rule tidy:
     input:
-        TIDY_TARGETS,
+        targets(TIDY_TARGETS),
 
 
 rule detect:
     input:
-        DETECT_TARGETS,
+        targets(DETECT_TARGETS),
 
 
 rule evaluate:
     input:
-        EVALUATE_TARGETS,
+        targets(EVALUATE_TARGETS),
 
 
 rule report:
     input:
-        REPORT_TARGETS,
+        targets(REPORT_TARGETS),
 
 
 rule train:

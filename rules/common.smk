@@ -6,6 +6,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from ecgflow.grid import canonical_stream_grid
 from ecgflow.sources import dataset_spec, has_signal, list_records
 
 
@@ -24,7 +25,7 @@ else:
     if not config["data_dir"]:
         raise ValueError(f"config key 'data_dir': required for dataset {DATASET!r} (the folder of its WFDB records)")
     RAW = config["data_dir"]
-    RECORDS = list_records(DATASET, RAW)
+    RECORDS = list_records(DATASET, RAW) if Path(RAW).is_dir() else []  # empty until `download` fetches it
     SIGNAL_RECORDS = [r for r in RECORDS if has_signal(RAW, r)]
 if config["records"]:
     unknown = sorted(set(config["records"]) - set(RECORDS))
@@ -42,6 +43,17 @@ DETECT_JOBS = [
 ]
 
 
+def targets(files):
+    """Input function of a target rule: ``files``, or an error when the dataset's folder is missing."""
+
+    def files_of_dataset(wildcards):
+        if DATASET != "demo" and not Path(RAW).is_dir():
+            raise ValueError(f"config key 'data_dir': {RAW} is not a folder (`snakemake download` fetches {DATASET} there)")
+        return files
+
+    return files_of_dataset
+
+
 def canonical(value):
     """A value in canonical form (keys sorted at every level) so params compare equal across runs."""
     return json.loads(json.dumps(value, sort_keys=True))
@@ -54,7 +66,7 @@ def config_hash(*parts):
 
 def log_path(rule, *wildcards):
     """Log file of a job: results/logs/{dataset}/{rule}/{wildcards...}.log."""
-    return "/".join(["results/logs", DATASET, rule, *wildcards]) + ".log"
+    return str(Path("results", "logs", DATASET, rule, *wildcards)) + ".log"
 
 
 def one_of(names):
@@ -72,3 +84,34 @@ def source_hash(*parts):
             digest.update(file.relative_to(root).as_posix().encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
+
+
+# Input functions and params of the stage rules.
+
+
+def raw_inputs(wildcards):
+    """The WFDB files a record is read from (the signal files are checked by the reader itself)."""
+    exts = dict.fromkeys([SPEC.rhythm_ext, SPEC.beat_ext])
+    if wildcards.record in SIGNAL_RECORDS:
+        exts = {"hea": None, **exts}
+    return [f"{RAW}/{wildcards.record}.{ext}" for ext in exts]
+
+
+def detect_inputs(wildcards):
+    """The ecg stream reads the tidy signal; the beat streams read the beats table."""
+    if wildcards.stream == "ecg":
+        return {"tidy": f"{RES}/tidy/{wildcards.record}.parquet"}
+    return {"beats": f"{RES}/beats/{wildcards.record}.parquet"}
+
+
+def detect_setup(wildcards):
+    """Only this detector's semantics and fixed params and this stream's grid, in canonical form."""
+    spec = config["detectors"][wildcards.detector]
+    key = f"detectors.{wildcards.detector}.streams.{wildcards.stream}"
+    return canonical(
+        {
+            "semantics": spec.get("semantics", "river"),
+            "params": spec.get("params") or {},
+            "grid": canonical_stream_grid(spec["streams"][wildcards.stream], wildcards.detector, wildcards.stream, key),
+        }
+    )

@@ -11,14 +11,6 @@ TIDY_TARGETS = [
 ]
 
 
-def raw_inputs(wildcards):
-    """The WFDB files a record is read from (the signal files are checked by the reader itself)."""
-    exts = dict.fromkeys([SPEC.rhythm_ext, SPEC.beat_ext])
-    if wildcards.record in SIGNAL_RECORDS:
-        exts = {"hea": None, **exts}
-    return [f"{RAW}/{wildcards.record}.{ext}" for ext in exts]
-
-
 rule demo_record:
     output:
         hea=f"{RES}/raw/{{record}}.hea",
@@ -28,6 +20,8 @@ rule demo_record:
         seed=config["demo"]["seed"],
         duration_s=config["demo"]["duration_s"],
         fs=config["demo"]["fs"],
+    conda:
+        "../environment.yml"
     log:
         log_path("demo_record", "{record}"),
     script:
@@ -41,6 +35,8 @@ rule demo_ptbxl:
     params:
         seed=config["demo"]["seed"],
         n_records=config["demo"]["ptbxl_records"],
+    conda:
+        "../environment.yml"
     log:
         log_path("demo_ptbxl", "ptbxl"),
     script:
@@ -61,6 +57,8 @@ rule tidy_record:
         raw=RAW,
         lead=config["lead"],
         max_flat_s=config["max_flat_s"],
+    conda:
+        "../environment.yml"
     log:
         log_path("tidy", "{record}"),
     script:
@@ -80,6 +78,8 @@ rule tidy_annotations:
         raw=RAW,
         lead=config["lead"],
         max_flat_s=config["max_flat_s"],
+    conda:
+        "../environment.yml"
     log:
         log_path("tidy", "{record}"),
     script:
@@ -92,7 +92,8 @@ rule download:
         directory(f"{RAW}/.download-{DATASET}"),
     params:
         slug=SPEC.physionet,
-        dest=RAW,
+    conda:
+        "../environment.yml"
     log:
         log_path("download", DATASET),
     script:

@@ -19,6 +19,8 @@ rule score_detections:
         evaluation=EVALUATION_PARAMS,
         config_hash=lambda w: config_hash(config["detectors"][w.detector], config["evaluation"]),
         code=source_hash("evaluation"),
+    conda:
+        "../environment.yml"
     log:
         log_path("evaluate", "{detector}", "{stream}", "{record}"),
     script:

@@ -18,6 +18,8 @@ rule report_tables:
         dataset=DATASET,
         config_hash=config_hash(config["detectors"], config["evaluation"]),
         code=source_hash("report/tables"),
+    conda:
+        "../environment.yml"
     log:
         log_path("report_tables", DATASET),
     script:
@@ -40,6 +42,8 @@ rule report_figures:
     params:
         evaluation=EVALUATION_PARAMS,
         code=source_hash("report/figures", "evaluation"),
+    conda:
+        "../environment.yml"
     log:
         log_path("report_figures", DATASET),
     script:

@@ -9,5 +9,5 @@ from ecgflow.logs import log_to
 with log_to(snakemake.log[0]):
     if snakemake.params.slug is None:
         raise ValueError("the demo dataset is generated, not downloaded")
-    wfdb.dl_database(snakemake.params.slug, dl_dir=snakemake.params.dest)
+    wfdb.dl_database(snakemake.params.slug, dl_dir=str(Path(snakemake.output[0]).parent))
     Path(snakemake.output[0]).mkdir(parents=True, exist_ok=True)

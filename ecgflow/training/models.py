@@ -1,0 +1,91 @@
+"""Classification networks: a TrustECG-style 12-lead CNN with attention pooling, and a beat CNN."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def conv_block(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
+    """Conv1d -> BatchNorm -> ReLU -> MaxPool(2): halves the length."""
+    return nn.Sequential(nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2, bias=False), nn.BatchNorm1d(c_out),
+                         nn.ReLU(inplace=True), nn.MaxPool1d(2))
+
+
+class Standardise(nn.Module):
+    """Per-channel ``(x - mean) / std`` with statistics stored in the checkpoint."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(1, channels, 1))
+        self.register_buffer("std", torch.ones(1, channels, 1))
+
+    def fit(self, mean, std) -> None:
+        """Set the statistics (e.g. from the training split); tiny standard deviations become 1."""
+        mean = torch.as_tensor(mean, dtype=torch.float32).reshape(self.mean.shape)
+        std = torch.as_tensor(std, dtype=torch.float32).reshape(self.std.shape)
+        self.mean.copy_(mean)
+        self.std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class AttentionPool(nn.Module):
+    """Additive attention over time: ``w = softmax(v . tanh(W h_t))``, output ``sum_t w_t h_t``."""
+
+    def __init__(self, channels: int, hidden: int = 64):
+        super().__init__()
+        self.score = nn.Sequential(nn.Linear(channels, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h`` (batch, channels, time) -> pooled (batch, channels), weights (batch, time) summing to 1."""
+        h = h.transpose(1, 2)
+        weights = torch.softmax(self.score(h).squeeze(-1).float(), dim=1)
+        return torch.bmm(weights.to(h.dtype).unsqueeze(1), h).squeeze(1), weights
+
+
+class SuperclassNet(nn.Module):
+    """12-lead CNN (channels 32, 64, 128), attention pooling, dropout, one logit per class.
+
+    ``forward`` returns ``(logits, attention)``; attention has one weight per encoder step
+    (input length / 8) and sums to 1 over time.
+    """
+
+    def __init__(self, in_channels: int = 12, n_classes: int = 5, channels=(32, 64, 128), kernel: int = 7,
+                 dropout: float = 0.3):
+        super().__init__()
+        self.norm = Standardise(in_channels)
+        widths = (in_channels, *channels)
+        self.encoder = nn.Sequential(*(conv_block(a, b, kernel) for a, b in zip(widths[:-1], widths[1:])))
+        self.pool = AttentionPool(channels[-1])
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(channels[-1], n_classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pooled, attention = self.pool(self.encoder(self.norm(x)))
+        return self.head(self.dropout(pooled)), attention
+
+
+class BeatNet(nn.Module):
+    """Single-lead beat-window CNN (channels 16, 32, 64), global average pooling, dropout, class logits
+    (softmax gives the class probabilities)."""
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 5, channels=(16, 32, 64), kernel: int = 5,
+                 dropout: float = 0.3):
+        super().__init__()
+        widths = (in_channels, *channels)
+        self.encoder = nn.Sequential(*(conv_block(a, b, kernel) for a, b in zip(widths[:-1], widths[1:])))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(channels[-1], n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.encoder(x).mean(dim=2)))
+
+
+MODELS = {"superclass": SuperclassNet, "beats": BeatNet}
+
+
+def build_model(task: str, **kwargs) -> nn.Module:
+    """The network of ``task`` (``superclass`` or ``beats``)."""
+    return MODELS[task](**kwargs)

@@ -1,0 +1,45 @@
+"""What the training rules build for a config: data sources, record splits and output paths."""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from .datasets import DS1, DS2, ptbxl_database_path, record_split
+
+DEMO_PTBXL = "results/demo/raw/ptbxl"
+TABLES = ("history", "thresholds", "metrics", "predictions")
+FIGURES = {"superclass": ("curves", "roc", "confusion", "attention"), "beats": ("curves", "roc", "confusion")}
+
+
+def superclass_source(train: dict, dataset: str) -> tuple[str | None, str | None]:
+    """``(name, folder)`` of the superclass data: ``train.superclass.data_dir`` as ``ptbxl``, else the demo
+    set as ``demo`` when the dataset is demo, else ``(None, None)`` (no superclass task)."""
+    if train["superclass"].get("data_dir"):
+        return "ptbxl", str(train["superclass"]["data_dir"]).rstrip("/")
+    if dataset == "demo":
+        return "demo", DEMO_PTBXL
+    return None, None
+
+
+def superclass_files(folder: str) -> list[str]:
+    """The tables a real PTB-XL-layout folder is read from (``ptbxl_database.csv`` when neither exists)."""
+    try:
+        database = str(ptbxl_database_path(folder))
+    except InputError:
+        database = f"{folder}/ptbxl_database.csv"
+    return [database, f"{folder}/scp_statements.csv"]
+
+
+def beats_split(signal_records, train: dict, dataset: str) -> dict[str, str]:
+    """Record -> split of the beats task; ``{}`` when the records cannot be split (no beats task)."""
+    records = [r for r in signal_records if dataset != "mitdb" or r in DS1 + DS2]
+    try:
+        return record_split(records, train["beats"]["val_fraction"], train["seed"], dataset)
+    except ValueError:
+        return {}
+
+
+def train_outputs(task: str, name: str) -> dict[str, str]:
+    """Output files of a training job by name: model, tables, ``fig_*`` figures."""
+    folder = f"results/train/{task}/{name}"
+    return {"model": f"{folder}/model.pt", **{t: f"{folder}/{t}.parquet" for t in TABLES},
+            **{f"fig_{f}": f"{folder}/figures/{f}.png" for f in FIGURES[task]}}

@@ -1,0 +1,309 @@
+"""The training recipe: AdamW, ReduceLROnPlateau(mode="max") on the monitored validation metric, early
+stopping, class-balanced losses, best checkpoint kept.
+
+Monitored metric: validation macro AUROC (``superclass``), validation macro F1 (``beats``).
+Loss weights (from the training split): ``pos_weight = sqrt(N_neg / N_pos)`` per class for the
+multi-label BCE (1 where a class has no positive); for the beat cross-entropy, weights proportional to
+``1 / sqrt(count)`` scaled to a count-weighted mean of 1 (0 for empty classes).
+Device ``auto`` picks CUDA when available (bf16 autocast, pinned host memory, non-blocking copies),
+else the CPU, where runs are deterministic: same seed, data and thread count -> same weights and history
+(except the wall-clock ``seconds`` column).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from ..errors import ConfigError
+from .datasets import AAMI_CLASSES, SUPERCLASSES
+from .evaluate import macro_auroc, macro_f1
+from .models import build_model
+
+TASKS = {
+    "superclass": {"classes": SUPERCLASSES, "multilabel": True, "monitor": "macro_auroc"},
+    "beats": {"classes": AAMI_CLASSES, "multilabel": False, "monitor": "macro_f1"},
+}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one task (the keys of ``config["train"][task]`` that training reads)."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    dropout: float = 0.3
+    patience: int = 5
+    lr_patience: int = 3
+    lr_factor: float = 0.5
+
+    @classmethod
+    def from_mapping(cls, values: dict, key: str = "train") -> "TrainConfig":
+        """Pick and check the recipe keys of ``values`` (other keys are ignored)."""
+        picked = {f.name: values[f.name] for f in fields(cls) if f.name in values}
+        cfg = cls(**picked)
+        positive_ints = ("epochs", "batch_size", "patience")
+        for name in positive_ints:
+            value = getattr(cfg, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{key}.{name}", f"must be a positive integer, got {value!r}")
+        if not isinstance(cfg.lr_patience, int) or cfg.lr_patience < 0:
+            raise ConfigError(f"{key}.lr_patience", f"must be a non-negative integer, got {cfg.lr_patience!r}")
+        for name in ("lr", "weight_decay", "dropout", "lr_factor"):
+            value = getattr(cfg, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{key}.{name}", f"must be a number, got {value!r}")
+        if not cfg.lr > 0:
+            raise ConfigError(f"{key}.lr", f"must be positive, got {cfg.lr!r}")
+        if not cfg.weight_decay >= 0:
+            raise ConfigError(f"{key}.weight_decay", f"must be >= 0, got {cfg.weight_decay!r}")
+        if not 0 <= cfg.dropout < 1:
+            raise ConfigError(f"{key}.dropout", f"must lie in [0, 1), got {cfg.dropout!r}")
+        if not 0 < cfg.lr_factor < 1:
+            raise ConfigError(f"{key}.lr_factor", f"must lie in (0, 1), got {cfg.lr_factor!r}")
+        return cfg
+
+
+@dataclass
+class TrainResult:
+    """The best model (weights loaded, on ``device``), the per-epoch history and where training ran."""
+
+    model: nn.Module
+    history: pd.DataFrame
+    best_epoch: int
+    device: torch.device
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a configuration error."""
+    if name not in DEVICES:
+        raise ConfigError("train.device", f"must be one of {DEVICES}, got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device", "cuda requested but no CUDA device is available")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def targets(task: str, index: pd.DataFrame) -> np.ndarray:
+    """Training targets of ``index`` rows: multi-hot float32 (superclass) or class ids int64 (beats)."""
+    if TASKS[task]["multilabel"]:
+        return index[list(TASKS[task]["classes"])].to_numpy(np.float32)
+    return index["label"].to_numpy(np.int64)
+
+
+class ArrayBatches(Dataset):
+    """Batches of rows of a (memory-mapped) array: indexed by a list of positions, read in sorted order."""
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray, y: np.ndarray):
+        self.X, self.rows, self.y = X, np.asarray(rows, dtype=np.int64), y
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, positions) -> tuple[torch.Tensor, torch.Tensor]:
+        positions = np.sort(np.asarray(positions, dtype=np.int64))
+        x = np.ascontiguousarray(self.X[self.rows[positions]], dtype=np.float32)
+        return torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(self.y[positions]))
+
+
+def make_loader(data: ArrayBatches, batch_size: int, device: torch.device,
+                generator: torch.Generator | None = None) -> DataLoader:
+    """Shuffled batches when ``generator`` is given (seeded), in order otherwise; pinned memory on CUDA."""
+    sampler = RandomSampler(data, generator=generator) if generator is not None else SequentialSampler(data)
+    return DataLoader(data, batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last=False),
+                      pin_memory=device.type == "cuda")
+
+
+def pos_weight(y: np.ndarray) -> np.ndarray:
+    """``sqrt(N_neg / N_pos)`` per column of a multi-hot matrix; 1 where a class has no positive."""
+    n_pos = y.sum(0).astype(np.float64)
+    n_neg = len(y) - n_pos
+    return np.where(n_pos > 0, np.sqrt(n_neg / np.maximum(n_pos, 1)), 1.0).astype(np.float32)
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Inverse square-root frequency weights, count-weighted mean 1, 0 for classes absent from ``labels``."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, 1 / np.sqrt(np.maximum(counts, 1)), 0.0)
+    return (w * counts.sum() / (w * counts).sum()).astype(np.float32)
+
+
+def channel_stats(X: np.ndarray, rows: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation over ``X[rows]`` (float64 accumulation, chunked)."""
+    total = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for start in range(0, len(rows), chunk):
+        block = np.asarray(X[np.sort(rows[start:start + chunk])], dtype=np.float64)
+        total[0][:] += block.sum(axis=(0, 2))
+        total[1][:] += (block ** 2).sum(axis=(0, 2))
+    n = len(rows) * X.shape[2]
+    mean = total[0] / n
+    return mean, np.sqrt(np.maximum(total[1] / n - mean ** 2, 0.0))
+
+
+def _logits(output) -> torch.Tensor:
+    return output[0] if isinstance(output, tuple) else output
+
+
+def autocast_for(device: torch.device):
+    """bf16 autocast on CUDA; nothing (float32) on the CPU."""
+    if device.type == "cuda":
+        return torch.amp.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def deterministic(enabled: bool):
+    """``torch.use_deterministic_algorithms(enabled)`` for the duration, then the previous setting."""
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(enabled)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, X: np.ndarray, rows, batch_size: int, device: torch.device,
+            attention: bool = False):
+    """Logits (float32, rows x classes) of ``X[rows]`` in ``rows`` order; with ``attention=True`` also the
+    attention weights of models that return them."""
+    model.eval()
+    rows = np.asarray(rows, dtype=np.int64)
+    order = np.argsort(rows, kind="stable")
+    data = ArrayBatches(X, rows[order], np.zeros(len(rows), dtype=np.float32))
+    logits, weights = [], []
+    for xb, _ in make_loader(data, batch_size, device):
+        with autocast_for(device):
+            output = model(xb.to(device, non_blocking=True))
+        logits.append(_logits(output).float().cpu())
+        if attention:
+            weights.append(output[1].float().cpu())
+    restore = np.argsort(order, kind="stable")
+    out = torch.cat(logits).numpy()[restore] if logits else np.zeros((0, 0), dtype=np.float32)
+    if attention:
+        return out, torch.cat(weights).numpy()[restore]
+    return out
+
+
+def probabilities(task: str, logits: np.ndarray) -> np.ndarray:
+    """Sigmoid (multi-label) or softmax (single-label) of ``logits``."""
+    t = torch.from_numpy(logits).double()
+    return (torch.sigmoid(t) if TASKS[task]["multilabel"] else torch.softmax(t, dim=1)).numpy()
+
+
+def monitored_metric(task: str, y: np.ndarray, logits: np.ndarray) -> float:
+    """Validation macro AUROC (superclass) or macro F1 (beats)."""
+    if TASKS[task]["multilabel"]:
+        return macro_auroc(y, probabilities(task, logits))
+    return macro_f1(y, logits.argmax(1), len(TASKS[task]["classes"]))
+
+
+def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: int = 0, device: str = "auto",
+        threads: int = 2, log=None) -> TrainResult:
+    """Train the network of ``task`` on the ``train`` rows of ``index``, monitoring the ``val`` rows."""
+    if task not in TASKS:
+        raise ConfigError("task", f"must be one of {sorted(TASKS)}, got {task!r}")
+    for split in ("train", "val"):
+        if not (index["split"] == split).any():
+            raise ValueError(f"the dataset has no '{split}' rows")
+    torch.set_num_threads(int(threads))
+    dev = resolve_device(device)
+    train_rows = index.loc[index["split"] == "train", "row"].to_numpy(np.int64)
+    val_rows = index.loc[index["split"] == "val", "row"].to_numpy(np.int64)
+    y_all = targets(task, index)
+    y_train, y_val = y_all[index["split"].to_numpy() == "train"], y_all[index["split"].to_numpy() == "val"]
+    n_classes = len(TASKS[task]["classes"])
+    with deterministic(dev.type == "cpu"):
+        torch.manual_seed(seed)
+        model = build_model(task, n_classes=n_classes, dropout=cfg.dropout)
+        if task == "superclass":
+            model.norm.fit(*channel_stats(X, train_rows))
+        model.to(dev)
+        if TASKS[task]["multilabel"]:
+            weight = torch.from_numpy(pos_weight(y_train))
+            make_loss = lambda w: nn.BCEWithLogitsLoss(pos_weight=w)  # noqa: E731
+        else:
+            weight = torch.from_numpy(class_weights(y_train, n_classes))
+            make_loss = lambda w: nn.CrossEntropyLoss(weight=w)  # noqa: E731
+        criterion, val_criterion = make_loss(weight.to(dev)), make_loss(weight)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_factor,
+                                                               patience=cfg.lr_patience)
+        generator = torch.Generator().manual_seed(seed)
+        loader = make_loader(ArrayBatches(X, train_rows, y_train), cfg.batch_size, dev, generator)
+        best_score, best_state, best_epoch, history = -math.inf, None, 0, []
+        for epoch in range(1, cfg.epochs + 1):
+            start = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]
+            model.train()
+            total = torch.zeros((), device=dev)
+            for xb, yb in loader:
+                xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
+                optimizer.zero_grad(set_to_none=True)
+                with autocast_for(dev):
+                    logits = _logits(model(xb))
+                loss = criterion(logits.float(), yb)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach() * len(xb)
+            val_logits = predict(model, X, val_rows, cfg.batch_size, dev)
+            val_loss = float(val_criterion(torch.from_numpy(val_logits), torch.from_numpy(y_val)))
+            metric = monitored_metric(task, y_val, val_logits)
+            score = metric if math.isfinite(metric) else -math.inf
+            scheduler.step(score)
+            improved = best_state is None or score > best_score
+            if improved:
+                best_score, best_epoch = score, epoch
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            history.append({"epoch": epoch, "train_loss": float(total) / len(train_rows), "val_loss": val_loss,
+                            "val_metric": metric, "lr": lr, "best": improved,
+                            "seconds": time.perf_counter() - start})
+            if log is not None:
+                log(f"epoch {epoch}: train_loss {history[-1]['train_loss']:.4f} val_loss {val_loss:.4f} "
+                    f"val_{TASKS[task]['monitor']} {metric:.4f} lr {lr:g} ({history[-1]['seconds']:.1f} s)")
+            if epoch - best_epoch >= cfg.patience:
+                break
+        model.load_state_dict(best_state)
+    table = pd.DataFrame(history).astype({"epoch": "int64", "train_loss": "float64", "val_loss": "float64",
+                                          "val_metric": "float64", "lr": "float64", "best": "bool",
+                                          "seconds": "float64"})
+    table.insert(4, "monitor", TASKS[task]["monitor"])
+    return TrainResult(model=model, history=table, best_epoch=best_epoch, device=dev)
+
+
+def save_checkpoint(model: nn.Module, path, task: str, cfg: TrainConfig, extra: dict | None = None) -> Path:
+    """``torch.save`` of the weights (on CPU) with what rebuilds the model, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"task": task, "classes": list(TASKS[task]["classes"]), "config": asdict(cfg),
+             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **(extra or {})}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """The model saved by :func:`save_checkpoint` (eval mode) and the checkpoint dictionary."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    model = build_model(state["task"], n_classes=len(state["classes"]), dropout=state["config"]["dropout"])
+    model.load_state_dict(state["state_dict"])
+    return model.to(device).eval(), state

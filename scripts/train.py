@@ -1,0 +1,15 @@
+"""Snakemake entry point: train params.task, write the model, tables and figures of its output folder."""
+
+import logging
+from pathlib import Path
+
+from ecgflow.logs import log_to
+from ecgflow.training.run import run_training
+
+with log_to(snakemake.log[0]):  # noqa: F821
+    p = snakemake.params  # noqa: F821
+    log = logging.getLogger("ecgflow.train").info
+    tables = run_training(p.task, Path(snakemake.input.index).parent, Path(snakemake.output.model).parent,  # noqa: F821
+                          p.train, seed=p.seed, device=p.device, threads=snakemake.threads,  # noqa: F821
+                          dataset=p.dataset, log=log)
+    log("test metrics:\n%s", tables["metrics"].to_string(index=False))
