@@ -17,7 +17,7 @@ rule score_detections:
     params:
         dataset=DATASET,
         evaluation=EVALUATION_PARAMS,
-        config_hash=lambda w: config_hash(config["detectors"][w.detector], config["evaluation"]),
+        config_hash=lambda w: config_hash(detect_setup(w), config["evaluation"]),
         code=source_hash("evaluation"),
     conda:
         "../environment.yml"

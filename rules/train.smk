@@ -2,8 +2,9 @@
 #
 # superclass: the PTB-XL-layout folder train.superclass.data_dir when set (outputs named "ptbxl"),
 #   else the generated demo set when dataset is demo (named "demo"); otherwise the task is not a target.
-# beats: the dataset's signal records (mitdb: de Chazal DS1/DS2; others: seeded record-level split);
-#   not a target when the records cannot be split (e.g. afdb, which has no signal).
+# beats: the dataset's signal records (mitdb: de Chazal DS1/DS2; others: seeded record-level split),
+#   beat windows (X.npy) plus RR-interval features (rr.npy); not a target when the records cannot be
+#   split (e.g. afdb, which has no signal).
 #
 # GPUs: the train rules request `gpu: 1` unless train.device is "cpu". Locally an undeclared resource
 # limit is unlimited (`snakemake --cores 2` does not wait for it; training then uses CUDA only if present);
@@ -74,6 +75,7 @@ if BEATS_RECORDS:
             beats=expand(f"{RES}/beats/{{record}}.parquet", record=BEATS_RECORDS),
         output:
             X=f"results/train/beats/{DATASET}/dataset/X.npy",
+            rr=f"results/train/beats/{DATASET}/dataset/rr.npy",
             index=f"results/train/beats/{DATASET}/dataset/index.parquet",
         params:
             task="beats",
@@ -95,6 +97,7 @@ if BEATS_RECORDS:
     rule train_beats:
         input:
             X=rules.build_beats_dataset.output.X,
+            rr=rules.build_beats_dataset.output.rr,
             index=rules.build_beats_dataset.output.index,
         output:
             **train_outputs("beats", DATASET),

@@ -1,4 +1,4 @@
-"""Snakemake entry point: build a training dataset (X.npy + index.parquet) for params.task."""
+"""Snakemake entry point: build a training dataset (X.npy, index.parquet; beats also rr.npy) for params.task."""
 
 from pathlib import Path
 

@@ -43,7 +43,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True, snakefile: Path = R
     return proc
 
 
-WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "ecgflow", "config/schema", "profiles", "report")
+WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "ecgflow", "config/schema", "profiles", "report", "environment.yml")
 
 
 @pytest.fixture(scope="session")

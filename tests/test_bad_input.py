@@ -94,7 +94,7 @@ def test_unknown_dataset_name():
 def workdir_with_config(tmp_path, **changes):
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config.update(changes)
-    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config").mkdir(parents=True, exist_ok=True)
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     return tmp_path
 

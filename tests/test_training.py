@@ -221,6 +221,46 @@ def test_build_beats(beats_dir):
     assert index.groupby("record")["split"].nunique().max() == 1  # whole records per split
     assert sorted(meta["split"].values()).count("train") == 3
     np.testing.assert_allclose(X[:, 0].std(axis=1), 1, atol=1e-4)
+    rr = datasets.load_rr(beats_dir, meta)
+    assert isinstance(rr, np.memmap) and rr.dtype == np.float32 and rr.shape == (len(index), 7)
+    assert meta["rr_features"] == list(datasets.RR_FEATURES)
+    # pre-RR is measured from the previous beat row, '+' beats (dropped from X) included
+    beats = pd.read_parquet(beats_dir.parent / "beats" / "r1.parquet")
+    rows = index["record"] == "r1"
+    expected = beats.set_index("sample").loc[index.loc[rows, "sample"], "rr_s"].to_numpy()
+    known = ~np.isnan(expected)
+    np.testing.assert_allclose(rr[rows.to_numpy(), 0][known], expected[known], rtol=1e-6)
+    assert datasets.load_rr(beats_dir, {**meta, "rr_features": []}) is None
+
+
+def test_rr_features_premature_beat():
+    fs, samples = 100.0, np.array([0, 100, 200, 300, 370, 500, 600, 700])  # beat 4 early, then a pause
+    f = pd.DataFrame(datasets.rr_features(samples, fs, local=4), columns=datasets.RR_FEATURES)
+    np.testing.assert_allclose(f["pre_rr_s"], [1, 1, 1, 1, 0.7, 1.3, 1, 1])  # first beat: its post-RR
+    np.testing.assert_allclose(f["post_rr_s"], [1, 1, 1, 0.7, 1.3, 1, 1, 1])  # last beat: its pre-RR
+    # two intervals each side, fewer at the ends: beat 2 -> intervals 0-3 (3.7 s / 4), beat 4 -> 2-5
+    # (short + long cancel), beat 6 -> 4-6 (3.3 s / 3)
+    np.testing.assert_allclose(f["local_rr_s"], [1, 1, 0.925, 1, 1, 1, 1.1, 1])
+    np.testing.assert_allclose(f["record_rr_s"], 1.0)
+    assert f.loc[4, "pre_local"] == pytest.approx(0.7) and f.loc[5, "post_local"] == pytest.approx(1.0)
+    assert f.loc[4, "pre_post"] == pytest.approx(0.7 / 1.3) and f.loc[3, "pre_post"] == pytest.approx(1 / 0.7)
+    uneven = datasets.rr_features(np.array([0, 100, 300, 600]), 100.0, local=2)
+    np.testing.assert_allclose(uneven[:, 2], [1.0, 1.5, 2.5, 3.0])  # one interval each side
+    np.testing.assert_allclose(uneven[:, 3], 2.0)
+    with pytest.raises(ValueError, match="at least two"):
+        datasets.rr_features(np.array([5]), fs)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        datasets.rr_features(np.array([5, 5, 9]), fs)
+
+
+def test_build_beats_rejects_unordered_beats(tmp_path):
+    write_tidy_record(tmp_path, "r1", seed=0)
+    path = tmp_path / "beats" / "r1.parquet"
+    beats = pd.read_parquet(path)
+    write_parquet(pd.concat([beats, beats.iloc[[3]]]), path, read_metadata(path))  # a duplicated beat
+    inputs = {r: (tmp_path / "tidy" / "r1.parquet", path) for r in ("r1", "r2", "r3")}
+    with pytest.raises(InputError, match="strictly increasing"):
+        datasets.build_beats(inputs, "tiny", tmp_path / "out", (0.25, 0.45), 64, 0.2, seed=0)
 
 
 # -------------------------------------------------------------------------------------------- models
@@ -238,6 +278,24 @@ def test_superclass_net_shapes_and_attention():
 def test_beat_net_shapes():
     logits = models.BeatNet().eval()(torch.randn(4, 1, 128))
     assert logits.shape == (4, 5)
+
+
+def test_beat_net_with_features():
+    torch.manual_seed(0)
+    net = models.BeatNet(n_features=3, dropout=0.0).eval()
+    net.feature_norm.fit([1.0, 0.0, 2.0], [0.5, 1.0, 0.0])
+    x, f = torch.randn(4, 1, 128), torch.randn(4, 3)
+    logits = net(x, f)
+    assert logits.shape == (4, 5) and net.head.in_features == 64 + 3
+    assert "feature_norm.mean" in net.state_dict()  # statistics travel with the checkpoint
+    pooled = net.encoder(x).mean(dim=2)
+    expected = net.head(torch.cat([pooled, (f - torch.tensor([1.0, 0.0, 2.0])) / torch.tensor([0.5, 1.0, 1.0])], 1))
+    torch.testing.assert_close(logits, expected)
+    assert not torch.equal(net(x, f + 1), logits)  # the features reach the logits
+    with pytest.raises(ValueError, match="no features"):
+        net(x)
+    with pytest.raises(ValueError, match="extra features"):
+        models.BeatNet()(x, f)
 
 
 def test_standardise_guards_flat_channels():
@@ -326,10 +384,25 @@ def test_early_stopping(superclass_dir):
 
 
 def test_beats_training(beats_dir, tmp_path):
-    tables = run_training("beats", beats_dir, tmp_path, {**FAST, "batch_size": 32}, seed=0, device="cpu",
-                          threads=1, dataset="tiny")
+    for name in ("a", "b"):
+        tables = run_training("beats", beats_dir, tmp_path / name, {**FAST, "batch_size": 32}, seed=0,
+                              device="cpu", threads=1, dataset="tiny")
+    runs = [_outputs(tmp_path / name) for name in ("a", "b")]
+    for key in runs[0]:
+        pd.testing.assert_frame_equal(runs[0][key], runs[1][key])
+    model, state = train.load_checkpoint(tmp_path / "a" / "model.pt")
+    b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(state["state_dict"][k], b[k]) for k in b)
+    X, index, meta = datasets.load_dataset(beats_dir)
+    rr = datasets.load_rr(beats_dir, meta)
+    assert state["features"] == list(datasets.RR_FEATURES) and model.n_features == rr.shape[1]
+    train_rows = index.loc[index["split"] == "train", "row"].to_numpy()
+    torch.testing.assert_close(model.feature_norm.mean[0], torch.tensor(rr[train_rows].mean(0)), rtol=1e-4, atol=1e-6)
+    test_rows = index.loc[index["split"] == "test", "row"].to_numpy()
+    probs = train.probabilities("beats", train.predict(model, X, test_rows, 16, torch.device("cpu"), features=rr))
+    np.testing.assert_allclose(probs, tables["predictions"][[f"p_{c}" for c in datasets.AAMI_CLASSES]].to_numpy(),
+                               rtol=1e-5, atol=1e-6)
     metrics = tables["metrics"].set_index("class")
-    _, index, _ = datasets.load_dataset(beats_dir)
     test = index[index["split"] == "test"]
     assert metrics.loc["micro", "support"] == len(test)
     predictions = tables["predictions"]
@@ -338,7 +411,7 @@ def test_beats_training(beats_dir, tmp_path):
     assert tables["thresholds"]["threshold"].isna().all()
     assert (tables["history"]["monitor"] == "macro_f1").all()
     for figure in FIGURES["beats"]:
-        assert (tmp_path / "figures" / f"{figure}.png").exists()
+        assert (tmp_path / "a" / "figures" / f"{figure}.png").exists()
 
 
 def test_missing_split(superclass_dir, tmp_path):

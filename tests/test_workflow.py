@@ -55,6 +55,16 @@ def test_one_detector_grid_change_reruns_only_its_jobs(workflow, clone):
     assert planned and set(planned) <= REPORT_RULES, planned
 
 
+def test_detector_params_change_reruns_all_its_streams(workflow, clone):
+    config = tiny_config()
+    config["detectors"]["pagehinkley"]["params"]["alpha"] = 0.999
+    planned = jobs(workflow, clone, config)
+    expected = {f"detector=pagehinkley, stream={s}, record={r}" for s in ("ecg", "rr", "drr") for r in ("d01", "d02")}
+    assert planned.pop("detect_grid") == expected
+    assert planned.pop("score_detections") == expected
+    assert planned and set(planned) <= REPORT_RULES, planned
+
+
 def test_added_record_reruns_only_its_jobs_and_aggregation(workflow, clone):
     config = tiny_config()
     config["demo"]["n_records"] = 3
@@ -99,6 +109,8 @@ def test_killed_run_resumes_to_identical_tables(workflow, done, tmp_path):
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     for parquet in workdir.rglob("*.parquet"):  # whatever is visible is complete
         pq.read_table(parquet)
-    run(workflow, workdir, TARGET)
+    assert "LockException" in run(workflow, workdir, TARGET, check=False).stdout  # a kill leaves the lock
+    run(workflow, workdir, "--unlock")
+    run(workflow, workdir, TARGET, "--profile", str(workflow / "profiles" / "default"))
     assert_same_tables(done / "results", workdir / "results")
     assert not list((workdir / "results").rglob("*.tmp"))

@@ -7,11 +7,13 @@ Two tasks:
   (the usual PTB-XL aggregation); records without a superclass are dropped; ``strat_fold`` 1-8 is
   train, 9 validation, 10 test. Signals are stored in mV as read; the model standardises its input.
 - ``beats``: one window per AAMI-labelled beat of the data stage's tidy signal, resampled to a fixed
-  length and standardised per window. mitdb uses the de Chazal inter-patient split (DS1 train with whole
-  records held out for validation, DS2 test, paced records excluded); other datasets use a seeded
-  record-level split (see :func:`record_split`).
+  length and standardised per window, plus the beat's RR-interval features in ``rr.npy`` (float32,
+  beats x :data:`RR_FEATURES`, see :func:`rr_features`). mitdb uses the de Chazal inter-patient split
+  (DS1 train with whole records held out for validation, DS2 test, paced records excluded); other
+  datasets use a seeded record-level split (see :func:`record_split`).
 
-Index columns: ``row`` (position in ``X``), identifiers, ``split`` (train/val/test), labels.
+Index columns: ``row`` (position in ``X``), identifiers, ``split`` (train/val/test), labels. The index
+metadata lists the columns of ``rr.npy`` under ``rr_features`` when the dataset has them.
 """
 
 from __future__ import annotations
@@ -40,15 +42,20 @@ DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "12
 DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213", "214",
        "219", "221", "222", "228", "231", "232", "233", "234")
 PACED = ("102", "104", "107", "217")
+RR_FEATURES = ("pre_rr_s", "post_rr_s", "local_rr_s", "record_rr_s", "pre_local", "post_local", "pre_post")
+LOCAL_RR_INTERVALS = 10
 
 
 # ---------------------------------------------------------------------------------------------- I/O
 
-def save_dataset(X: np.ndarray, index: pd.DataFrame, out_dir, metadata: dict) -> Path:
-    """Write ``X.npy`` (atomically) and ``index.parquet`` into ``out_dir``."""
+def save_dataset(X: np.ndarray, index: pd.DataFrame, out_dir, metadata: dict,
+                 rr: np.ndarray | None = None) -> Path:
+    """Write ``X.npy``, ``rr.npy`` when given (both atomically) and ``index.parquet`` into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _save_npy(np.ascontiguousarray(X, dtype=np.float32), out_dir / "X.npy")
+    if rr is not None:
+        _save_npy(np.ascontiguousarray(rr, dtype=np.float32), out_dir / "rr.npy")
     write_parquet(index, out_dir / "index.parquet", metadata)
     return out_dir
 
@@ -65,6 +72,22 @@ def load_dataset(dataset_dir, mmap: bool = True) -> tuple[np.ndarray, pd.DataFra
     if len(index) != X.shape[0] or not np.array_equal(index["row"].to_numpy(), np.arange(len(index))):
         raise InputError(index_path, f"index rows do not match X.npy ({X.shape[0]} windows)")
     return X, index, read_metadata(index_path)
+
+
+def load_rr(dataset_dir, metadata: dict, mmap: bool = True) -> np.ndarray | None:
+    """The ``rr.npy`` features of a built dataset (memory-mapped unless ``mmap=False``), or ``None`` when its
+    ``metadata`` lists no ``rr_features``."""
+    names = metadata.get("rr_features")
+    if not names:
+        return None
+    path = Path(dataset_dir) / "rr.npy"
+    if not path.exists():
+        raise InputError(path, "missing: build the dataset first")
+    rr = np.load(path, mmap_mode="r" if mmap else None)
+    expected = (int(metadata["shape"][0]), len(names))
+    if rr.shape != expected or rr.dtype != np.float32:
+        raise InputError(path, f"expected float32 {expected}, got {rr.dtype} {rr.shape}")
+    return rr
 
 
 def _save_npy(X: np.ndarray, path: Path) -> None:
@@ -208,17 +231,48 @@ def beat_windows(ecg: np.ndarray, peaks: np.ndarray, fs: float, window_s, length
     return windows.astype(np.float32), kept
 
 
+def rr_features(samples, fs: float, local: int = LOCAL_RR_INTERVALS) -> np.ndarray:
+    """RR-interval features (float64, beats x :data:`RR_FEATURES`) of every beat of one record.
+
+    ``samples``: the record's beat positions (strictly increasing, at least two), ``fs`` in Hz. As in the
+    inter-patient literature (de Chazal et al. 2004; Mondejar-Guerra et al. 2019) the features are not
+    causal: they look at the next beat and at the whole record (offline classification of a recording).
+
+    - ``pre_rr_s``/``post_rr_s``: seconds from the previous beat / to the next beat (the first beat takes
+      its post-RR as pre-RR, the last its pre-RR as post-RR);
+    - ``local_rr_s``: mean of the ``local`` RR intervals around the beat (``local // 2`` ending at or
+      before it, as many starting at or after it; fewer at the record's ends);
+    - ``record_rr_s``: mean RR interval of the record;
+    - ``pre_local``, ``post_local``, ``pre_post``: pre-RR / local, post-RR / local, pre-RR / post-RR.
+    """
+    t = np.asarray(samples, dtype=np.float64) / float(fs)
+    n = len(t)
+    if n < 2:
+        raise ValueError(f"RR features need at least two beats, got {n}")
+    rr = np.diff(t)
+    if not (rr > 0).all():
+        raise ValueError("beat samples are not strictly increasing")
+    pre, post = np.r_[rr[0], rr], np.r_[rr, rr[-1]]
+    half = max(1, local // 2)
+    beat = np.arange(n)
+    lo, hi = np.maximum(beat - half, 0), np.minimum(beat + half, n - 1)
+    local_rr = (t[hi] - t[lo]) / (hi - lo)  # intervals lo..hi-1 are consecutive: their sum is t[hi] - t[lo]
+    record_rr = np.full(n, (t[-1] - t[0]) / (n - 1))
+    return np.column_stack([pre, post, local_rr, record_rr, pre / local_rr, post / local_rr, pre / post])
+
+
 def build_beats(inputs, dataset: str, out_dir, window_s, length: int, val_fraction: float, seed: int) -> pd.DataFrame:
     """Build the ``beats`` dataset from data-stage tables.
 
-    ``inputs`` maps record -> ``(tidy_path, beats_path)``. Beats without an AAMI class and windows that
-    run past the signal are dropped. Returns the index (``row, record, sample, split, aami_class, label``).
+    ``inputs`` maps record -> ``(tidy_path, beats_path)``. RR features are computed over every beat row
+    of a record; then beats without an AAMI class and windows that run past the signal are dropped.
+    Returns the index (``row, record, sample, split, aami_class, label``).
     """
     try:
         split = record_split(inputs, val_fraction, seed, dataset)
     except ValueError as err:
         raise InputError(f"results/{dataset}/tidy", str(err)) from None
-    chunks, parts = [], []
+    chunks, rr_chunks, parts = [], [], []
     for record in sorted(split):
         tidy_path, beats_path = map(Path, inputs[record])
         tidy = pd.read_parquet(tidy_path, columns=["sample", "ecg"])
@@ -228,13 +282,19 @@ def build_beats(inputs, dataset: str, out_dir, window_s, length: int, val_fracti
         sample = tidy["sample"].to_numpy()
         if len(sample) and not np.array_equal(sample, sample[0] + np.arange(len(sample))):
             raise InputError(tidy_path, "samples are not contiguous")
-        beats = pd.read_parquet(beats_path, columns=["sample", "aami_class"])
-        beats = beats[beats["aami_class"].isin(AAMI_CLASSES)].sort_values("sample", kind="stable")
+        beats = pd.read_parquet(beats_path, columns=["sample", "aami_class"]).sort_values("sample", kind="stable")
+        try:
+            rr = rr_features(beats["sample"].to_numpy(), float(fs))
+        except ValueError as err:
+            raise InputError(beats_path, str(err)) from None
+        labelled = beats["aami_class"].isin(AAMI_CLASSES).to_numpy()
+        beats, rr = beats[labelled], rr[labelled]
         offset = int(sample[0]) if len(sample) else 0
         windows, kept = beat_windows(tidy["ecg"].to_numpy(), beats["sample"].to_numpy() - offset, float(fs),
                                      window_s, length)
         beats = beats[kept]
         chunks.append(windows)
+        rr_chunks.append(rr[kept])
         parts.append(pd.DataFrame({"record": record, "sample": beats["sample"].to_numpy(np.int64),
                                    "split": split[record], "aami_class": beats["aami_class"].to_numpy(str)}))
     index = pd.concat(parts, ignore_index=True)
@@ -245,5 +305,7 @@ def build_beats(inputs, dataset: str, out_dir, window_s, length: int, val_fracti
     X = np.concatenate(chunks)[:, None, :]
     save_dataset(X, index, out_dir, {"task": "beats", "dataset": dataset, "classes": list(AAMI_CLASSES),
                                      "window_s": [float(w) for w in window_s], "length": int(length),
-                                     "split": split, "shape": list(X.shape)})
+                                     "split": split, "shape": list(X.shape), "rr_features": list(RR_FEATURES),
+                                     "local_rr_intervals": LOCAL_RR_INTERVALS},
+                 rr=np.concatenate(rr_chunks))
     return index

@@ -13,12 +13,14 @@ def conv_block(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
 
 
 class Standardise(nn.Module):
-    """Per-channel ``(x - mean) / std`` with statistics stored in the checkpoint."""
+    """Per-channel ``(x - mean) / std`` with statistics stored in the checkpoint; inputs are
+    ``(batch, channels, time)``, or ``(batch, channels)`` with ``time_axis=False``."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, time_axis: bool = True):
         super().__init__()
-        self.register_buffer("mean", torch.zeros(1, channels, 1))
-        self.register_buffer("std", torch.ones(1, channels, 1))
+        shape = (1, channels, 1) if time_axis else (1, channels)
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("std", torch.ones(shape))
 
     def fit(self, mean, std) -> None:
         """Set the statistics (e.g. from the training split); tiny standard deviations become 1."""
@@ -69,18 +71,31 @@ class SuperclassNet(nn.Module):
 
 class BeatNet(nn.Module):
     """Single-lead beat-window CNN (channels 16, 32, 64), global average pooling, dropout, class logits
-    (softmax gives the class probabilities)."""
+    (softmax gives the class probabilities).
+
+    With ``n_features > 0``, ``forward(x, features)`` also takes per-beat features (e.g. RR intervals,
+    ``(batch, n_features)``), standardised with statistics stored in the checkpoint (``feature_norm``)
+    and concatenated to the pooled CNN features before dropout and the linear head.
+    """
 
     def __init__(self, in_channels: int = 1, n_classes: int = 5, channels=(16, 32, 64), kernel: int = 5,
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, n_features: int = 0):
         super().__init__()
         widths = (in_channels, *channels)
         self.encoder = nn.Sequential(*(conv_block(a, b, kernel) for a, b in zip(widths[:-1], widths[1:])))
+        self.n_features = int(n_features)
+        self.feature_norm = Standardise(self.n_features, time_axis=False) if self.n_features else None
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(channels[-1], n_classes)
+        self.head = nn.Linear(channels[-1] + self.n_features, n_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.encoder(x).mean(dim=2)))
+    def forward(self, x: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        if (features is None) != (self.feature_norm is None):
+            raise ValueError(f"BeatNet built with n_features={self.n_features} got "
+                             f"{'no' if features is None else 'extra'} features")
+        pooled = self.encoder(x).mean(dim=2)
+        if features is not None:
+            pooled = torch.cat([pooled, self.feature_norm(features).to(pooled.dtype)], dim=1)
+        return self.head(self.dropout(pooled))
 
 
 MODELS = {"superclass": SuperclassNet, "beats": BeatNet}

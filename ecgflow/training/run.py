@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import InputError
 from ..parquet import write_parquet
 from . import figures
-from .datasets import load_dataset
+from .datasets import load_dataset, load_rr
 from .evaluate import confusion_matrix, report_tables
 from .targets import TABLES
 from .train import TASKS, TrainConfig, fit, predict, probabilities, save_checkpoint
@@ -29,11 +29,13 @@ def run_training(task: str, dataset_dir, out_dir, params: dict, seed: int = 0, d
     ``params``: the task's section of ``config["train"]``. Returns the tables by name.
     """
     cfg = TrainConfig.from_mapping(params, f"train.{task}")
-    X, index, _ = load_dataset(dataset_dir)
+    X, index, meta = load_dataset(dataset_dir)
+    rr = load_rr(dataset_dir, meta)
+    feature_names = list(meta["rr_features"]) if rr is not None else []
     for split in ("train", "val", "test"):
         if not (index["split"] == split).any():
             raise InputError(Path(dataset_dir) / "index.parquet", f"no '{split}' rows")
-    result = fit(task, X, index, cfg, seed=seed, device=device, threads=threads, log=log)
+    result = fit(task, X, index, cfg, seed=seed, device=device, threads=threads, log=log, features=rr)
     classes = TASKS[task]["classes"]
     probs = {}
     attention = None
@@ -42,17 +44,18 @@ def run_training(task: str, dataset_dir, out_dir, params: dict, seed: int = 0, d
         if task == "superclass" and split == "test":
             logits, attention = predict(result.model, X, rows, cfg.batch_size, result.device, attention=True)
         else:
-            logits = predict(result.model, X, rows, cfg.batch_size, result.device)
+            logits = predict(result.model, X, rows, cfg.batch_size, result.device, features=rr)
         probs[split] = probabilities(task, logits)
     tables = {"history": result.history, **report_tables(task, classes, index, probs["val"], probs["test"])}
     out_dir = Path(out_dir)
     metadata = {"task": task, "dataset": dataset, "seed": int(seed), "classes": list(classes),
                 "monitor": TASKS[task]["monitor"], "best_epoch": int(result.best_epoch),
-                "config": asdict(cfg)}
+                "config": asdict(cfg), "features": feature_names}
     for name in TABLES:
         write_parquet(tables[name], out_dir / f"{name}.parquet", metadata)
     save_checkpoint(result.model, out_dir / "model.pt", task, cfg,
-                    {"dataset": dataset, "seed": int(seed), "best_epoch": int(result.best_epoch)})
+                    {"dataset": dataset, "seed": int(seed), "best_epoch": int(result.best_epoch),
+                     "features": feature_names})
     write_figures(task, out_dir / "figures", tables, X, index, attention)
     return tables
 

@@ -5,6 +5,8 @@ Monitored metric: validation macro AUROC (``superclass``), validation macro F1 (
 Loss weights (from the training split): ``pos_weight = sqrt(N_neg / N_pos)`` per class for the
 multi-label BCE (1 where a class has no positive); for the beat cross-entropy, weights proportional to
 ``1 / sqrt(count)`` scaled to a count-weighted mean of 1 (0 for empty classes).
+Beats with RR features: the network also gets ``features`` (rows x k), standardised by the model with
+training-split statistics (stored in the checkpoint, whose ``features`` entry names the columns).
 Device ``auto`` picks CUDA when available (bf16 autocast, pinned host memory, non-blocking copies),
 else the CPU, where runs are deterministic: same seed, data and thread count -> same weights and history
 (except the wall-clock ``seconds`` column).
@@ -105,18 +107,22 @@ def targets(task: str, index: pd.DataFrame) -> np.ndarray:
 
 
 class ArrayBatches(Dataset):
-    """Batches of rows of a (memory-mapped) array: indexed by a list of positions, read in sorted order."""
+    """Batches of rows of (memory-mapped) arrays: indexed by a list of positions, read in sorted order.
 
-    def __init__(self, X: np.ndarray, rows: np.ndarray, y: np.ndarray):
-        self.X, self.rows, self.y = X, np.asarray(rows, dtype=np.int64), y
+    An item is ``(inputs, y)``: ``inputs`` holds the ``X`` rows, and the ``features`` rows when given."""
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray, y: np.ndarray, features: np.ndarray | None = None):
+        self.X, self.rows, self.y, self.features = X, np.asarray(rows, dtype=np.int64), y, features
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, positions) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, positions) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
         positions = np.sort(np.asarray(positions, dtype=np.int64))
-        x = np.ascontiguousarray(self.X[self.rows[positions]], dtype=np.float32)
-        return torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(self.y[positions]))
+        rows = self.rows[positions]
+        arrays = (self.X,) if self.features is None else (self.X, self.features)
+        inputs = tuple(torch.from_numpy(np.ascontiguousarray(a[rows], dtype=np.float32)) for a in arrays)
+        return inputs, torch.from_numpy(np.ascontiguousarray(self.y[positions]))
 
 
 def make_loader(data: ArrayBatches, batch_size: int, device: torch.device,
@@ -153,6 +159,12 @@ def channel_stats(X: np.ndarray, rows: np.ndarray, chunk: int = 512) -> tuple[np
     return mean, np.sqrt(np.maximum(total[1] / n - mean ** 2, 0.0))
 
 
+def feature_stats(features: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation of ``features[rows]`` (float64)."""
+    block = np.asarray(features[np.sort(rows)], dtype=np.float64)
+    return block.mean(axis=0), block.std(axis=0)
+
+
 def _logits(output) -> torch.Tensor:
     return output[0] if isinstance(output, tuple) else output
 
@@ -177,17 +189,17 @@ def deterministic(enabled: bool):
 
 @torch.no_grad()
 def predict(model: nn.Module, X: np.ndarray, rows, batch_size: int, device: torch.device,
-            attention: bool = False):
-    """Logits (float32, rows x classes) of ``X[rows]`` in ``rows`` order; with ``attention=True`` also the
-    attention weights of models that return them."""
+            attention: bool = False, features: np.ndarray | None = None):
+    """Logits (float32, rows x classes) of ``X[rows]`` (with ``features[rows]`` when given) in ``rows``
+    order; with ``attention=True`` also the attention weights of models that return them."""
     model.eval()
     rows = np.asarray(rows, dtype=np.int64)
     order = np.argsort(rows, kind="stable")
-    data = ArrayBatches(X, rows[order], np.zeros(len(rows), dtype=np.float32))
+    data = ArrayBatches(X, rows[order], np.zeros(len(rows), dtype=np.float32), features)
     logits, weights = [], []
-    for xb, _ in make_loader(data, batch_size, device):
+    for inputs, _ in make_loader(data, batch_size, device):
         with autocast_for(device):
-            output = model(xb.to(device, non_blocking=True))
+            output = model(*(t.to(device, non_blocking=True) for t in inputs))
         logits.append(_logits(output).float().cpu())
         if attention:
             weights.append(output[1].float().cpu())
@@ -212,10 +224,13 @@ def monitored_metric(task: str, y: np.ndarray, logits: np.ndarray) -> float:
 
 
 def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: int = 0, device: str = "auto",
-        threads: int = 2, log=None) -> TrainResult:
-    """Train the network of ``task`` on the ``train`` rows of ``index``, monitoring the ``val`` rows."""
+        threads: int = 2, log=None, features: np.ndarray | None = None) -> TrainResult:
+    """Train the network of ``task`` on the ``train`` rows of ``index``, monitoring the ``val`` rows;
+    ``features`` (beats only): per-row features fed to the network beside ``X``."""
     if task not in TASKS:
         raise ConfigError("task", f"must be one of {sorted(TASKS)}, got {task!r}")
+    if features is not None and task != "beats":
+        raise ValueError(f"task {task!r} takes no features")
     for split in ("train", "val"):
         if not (index["split"] == split).any():
             raise ValueError(f"the dataset has no '{split}' rows")
@@ -228,9 +243,12 @@ def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: i
     n_classes = len(TASKS[task]["classes"])
     with deterministic(dev.type == "cpu"):
         torch.manual_seed(seed)
-        model = build_model(task, n_classes=n_classes, dropout=cfg.dropout)
+        extra = {} if features is None else {"n_features": features.shape[1]}
+        model = build_model(task, n_classes=n_classes, dropout=cfg.dropout, **extra)
         if task == "superclass":
             model.norm.fit(*channel_stats(X, train_rows))
+        if features is not None:
+            model.feature_norm.fit(*feature_stats(features, train_rows))
         model.to(dev)
         if TASKS[task]["multilabel"]:
             weight = torch.from_numpy(pos_weight(y_train))
@@ -243,23 +261,24 @@ def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: i
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_factor,
                                                                patience=cfg.lr_patience)
         generator = torch.Generator().manual_seed(seed)
-        loader = make_loader(ArrayBatches(X, train_rows, y_train), cfg.batch_size, dev, generator)
+        loader = make_loader(ArrayBatches(X, train_rows, y_train, features), cfg.batch_size, dev, generator)
         best_score, best_state, best_epoch, history = -math.inf, None, 0, []
         for epoch in range(1, cfg.epochs + 1):
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
             model.train()
             total = torch.zeros((), device=dev)
-            for xb, yb in loader:
-                xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
+            for inputs, yb in loader:
+                inputs = [t.to(dev, non_blocking=True) for t in inputs]
+                yb = yb.to(dev, non_blocking=True)
                 optimizer.zero_grad(set_to_none=True)
                 with autocast_for(dev):
-                    logits = _logits(model(xb))
+                    logits = _logits(model(*inputs))
                 loss = criterion(logits.float(), yb)
                 loss.backward()
                 optimizer.step()
-                total += loss.detach() * len(xb)
-            val_logits = predict(model, X, val_rows, cfg.batch_size, dev)
+                total += loss.detach() * len(yb)
+            val_logits = predict(model, X, val_rows, cfg.batch_size, dev, features=features)
             val_loss = float(val_criterion(torch.from_numpy(val_logits), torch.from_numpy(y_val)))
             metric = monitored_metric(task, y_val, val_logits)
             score = metric if math.isfinite(metric) else -math.inf
@@ -302,8 +321,10 @@ def save_checkpoint(model: nn.Module, path, task: str, cfg: TrainConfig, extra: 
 
 
 def load_checkpoint(path, device: str = "cpu") -> tuple[nn.Module, dict]:
-    """The model saved by :func:`save_checkpoint` (eval mode) and the checkpoint dictionary."""
+    """The model saved by :func:`save_checkpoint` (eval mode) and the checkpoint dictionary (its
+    ``features`` entry, when present, names the feature columns the model takes)."""
     state = torch.load(path, map_location=device, weights_only=True)
-    model = build_model(state["task"], n_classes=len(state["classes"]), dropout=state["config"]["dropout"])
+    extra = {"n_features": len(state["features"])} if state.get("features") else {}
+    model = build_model(state["task"], n_classes=len(state["classes"]), dropout=state["config"]["dropout"], **extra)
     model.load_state_dict(state["state_dict"])
     return model.to(device).eval(), state
