@@ -8,6 +8,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from tqdm import tqdm
+
 
 @contextlib.contextmanager
 def log_to(path):
@@ -28,3 +30,9 @@ def log_to(path):
             raise
         finally:
             root.removeHandler(handler)
+
+
+def progress(iterable, desc: str, total: int | None = None):
+    """A tqdm progress bar over ``iterable`` (written to stderr: the job's log inside Snakemake)."""
+    interactive = sys.stderr.isatty()
+    return tqdm(iterable, desc=desc, total=total, mininterval=0.5 if interactive else 10.0, dynamic_ncols=interactive)

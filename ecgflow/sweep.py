@@ -13,6 +13,7 @@ import pandas as pd
 from .detectors import detect, resolve_params
 from .errors import ConfigError, InputError
 from .grid import canonical_stream_grid, expand_grid, min_gap_samples, thin
+from .logs import progress
 from .parquet import read_metadata
 from .streams import build_stream
 
@@ -50,7 +51,7 @@ def sweep(
     n_w, n_g = len(windows), len(gaps)
     parts = []
     n_elements = None
-    for wi, window in enumerate(windows):
+    for wi, window in enumerate(progress(windows, f"{detector} {stream} windows")):
         values, positions = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=grid.get("diff", False), source=source)
         if n_elements is None:
             n_elements = values.size + (int(window) - 1 if grid["window"]["name"] == "ma_window" else 0) + int(grid.get("diff", False))

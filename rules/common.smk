@@ -54,6 +54,14 @@ def targets(files):
     return files_of_dataset
 
 
+def with_report(outputs, category):
+    """Output dict with its figures (keys ``fig_*``) marked for `snakemake --report`."""
+    return {
+        key: report(path, caption=f"../report/train_{key[4:]}.rst", category=category) if key.startswith("fig_") else path
+        for key, path in outputs.items()
+    }
+
+
 def canonical(value):
     """A value in canonical form (keys sorted at every level) so params compare equal across runs."""
     return json.loads(json.dumps(value, sort_keys=True))

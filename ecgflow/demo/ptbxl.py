@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..logs import progress
 from .synth import Waves, gaussian_sum, lead_matrix, noise, p_wave, qrst_waves, rotation
 
 FS = 100
@@ -234,7 +235,8 @@ def write_demo_ptbxl(out_dir, n_records: int = 1500, seed: int = 2026) -> Path:
     table, codes = database_table(np.random.default_rng(np.random.SeedSequence([int(seed), 0, 0])), n_records)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".ptbxl.") as tmp:
         tmp = Path(tmp)
-        for ecg_id, filename, rec_codes in zip(table["ecg_id"], table["filename_lr"], codes):
+        rows = zip(table["ecg_id"], table["filename_lr"], codes)
+        for ecg_id, filename, rec_codes in progress(rows, "demo PTB-XL records", total=len(table)):
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1, int(ecg_id)]))
             digital = np.round(ptbxl_signal(rng, rec_codes) * 1000).astype(np.int64)
             folder = tmp / Path(filename).parent

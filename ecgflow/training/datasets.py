@@ -28,6 +28,7 @@ import pandas as pd
 import wfdb
 
 from ..errors import InputError
+from ..logs import progress
 from ..parquet import read_metadata, write_parquet
 
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
@@ -173,7 +174,7 @@ def build_superclass(folder, out_dir) -> pd.DataFrame:
     except ValueError as err:
         raise InputError(db_path, str(err)) from None
     X = np.empty((len(table), PTBXL_LEADS, PTBXL_LENGTH), dtype=np.float32)
-    for i, filename in enumerate(table["filename_lr"]):
+    for i, filename in enumerate(progress(table["filename_lr"], "PTB-XL records")):
         X[i] = read_ptbxl_signal(folder / filename)
     index = pd.DataFrame({"row": np.arange(len(table), dtype=np.int64), "ecg_id": table["ecg_id"],
                           "split": splits, "strat_fold": table["strat_fold"], **{c: table[c] for c in SUPERCLASSES}})

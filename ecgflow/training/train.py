@@ -29,6 +29,7 @@ from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from ..errors import ConfigError
+from ..logs import progress
 from .datasets import AAMI_CLASSES, SUPERCLASSES
 from .evaluate import macro_auroc, macro_f1
 from .models import build_model
@@ -263,7 +264,7 @@ def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: i
         generator = torch.Generator().manual_seed(seed)
         loader = make_loader(ArrayBatches(X, train_rows, y_train, features), cfg.batch_size, dev, generator)
         best_score, best_state, best_epoch, history = -math.inf, None, 0, []
-        for epoch in range(1, cfg.epochs + 1):
+        for epoch in progress(range(1, cfg.epochs + 1), f"{task} epochs"):
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
             model.train()
