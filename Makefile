@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# profiles/default is Snakemake's workflow profile: every run in this folder uses it.
 run: $(STAMP)
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -23,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
 report: run
-	$(BIN)/snakemake --profile profiles/default --report results/report.html
+	$(BIN)/snakemake --report results/report.html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/detectors.py

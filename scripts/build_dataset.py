@@ -5,12 +5,12 @@ from pathlib import Path
 from ecgflow.logs import log_to
 from ecgflow.training.datasets import build_beats, build_superclass
 
-with log_to(snakemake.log[0]):  # noqa: F821
-    p = snakemake.params  # noqa: F821
-    out_dir = Path(snakemake.output.X).parent  # noqa: F821
+with log_to(snakemake.log[0]):
+    p = snakemake.params
+    out_dir = Path(snakemake.output.X).parent
     if p.task == "superclass":
         index = build_superclass(Path(snakemake.input[-1]).parent, out_dir)
     else:
-        inputs = dict(zip(p.records, zip(snakemake.input.tidy, snakemake.input.beats)))  # noqa: F821
+        inputs = dict(zip(p.records, zip(snakemake.input.tidy, snakemake.input.beats)))
         index = build_beats(inputs, p.dataset, out_dir, p.window_s, p.length, p.val_fraction, p.seed)
     print(f"{p.task}: {len(index)} rows; per split: {index['split'].value_counts().sort_index().to_dict()}")

@@ -6,10 +6,10 @@ from pathlib import Path
 from ecgflow.logs import log_to
 from ecgflow.training.run import run_training
 
-with log_to(snakemake.log[0]):  # noqa: F821
-    p = snakemake.params  # noqa: F821
+with log_to(snakemake.log[0]):
+    p = snakemake.params
     log = logging.getLogger("ecgflow.train").info
-    tables = run_training(p.task, Path(snakemake.input.index).parent, Path(snakemake.output.model).parent,  # noqa: F821
-                          p.train, seed=p.seed, device=p.device, threads=snakemake.threads,  # noqa: F821
+    tables = run_training(p.task, Path(snakemake.input.index).parent, Path(snakemake.output.model).parent,
+                          p.train, seed=p.seed, device=p.device, threads=snakemake.threads,
                           dataset=p.dataset, log=log)
     log("test metrics:\n%s", tables["metrics"].to_string(index=False))
