@@ -48,7 +48,7 @@ if SC_NAME:
             X=rules.build_superclass_dataset.output.X,
             index=rules.build_superclass_dataset.output.index,
         output:
-            **with_report(train_outputs("superclass", SC_NAME), "Training: superclasses"),
+            **with_report(train_outputs("superclass", SC_NAME), "Superclass classifier"),
         params:
             task="superclass",
             dataset=SC_NAME,
@@ -100,7 +100,7 @@ if BEATS_RECORDS:
             rr=rules.build_beats_dataset.output.rr,
             index=rules.build_beats_dataset.output.index,
         output:
-            **with_report(train_outputs("beats", DATASET), "Training: heartbeats"),
+            **with_report(train_outputs("beats", DATASET), "Heartbeat classifier"),
         params:
             task="beats",
             dataset=DATASET,
