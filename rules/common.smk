@@ -113,13 +113,15 @@ def detect_inputs(wildcards):
 
 
 def detect_setup(wildcards):
-    """Only this detector's semantics and fixed params and this stream's grid, in canonical form."""
+    """Only this detector's semantics, its fixed params (the stream's own ``params`` override the
+    detector's) and this stream's grid, in canonical form."""
     spec = config["detectors"][wildcards.detector]
+    stream = dict(spec["streams"][wildcards.stream])
     key = f"detectors.{wildcards.detector}.streams.{wildcards.stream}"
     return canonical(
         {
             "semantics": spec.get("semantics", "river"),
-            "params": spec.get("params") or {},
-            "grid": canonical_stream_grid(spec["streams"][wildcards.stream], wildcards.detector, wildcards.stream, key),
+            "params": {**(spec.get("params") or {}), **(stream.pop("params", None) or {})},
+            "grid": canonical_stream_grid(stream, wildcards.detector, wildcards.stream, key),
         }
     )

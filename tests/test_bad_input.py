@@ -1,6 +1,5 @@
 """Bad input: a clear error naming the file (or config key) and the problem, and no output left behind."""
 
-import shutil
 import struct
 
 import numpy as np

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import run
+from ecgflow.parquet import read_metadata
 from workflow_utils import REPORT_RULES, TARGET, assert_same_tables, planned_jobs, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
@@ -34,6 +35,12 @@ def jobs(workflow, workdir, config=None):
 
 def test_finished_run_has_nothing_to_do(workflow, done):
     assert jobs(workflow, done) == {}
+
+
+def test_stream_params_override_detector_params(done):
+    rr = read_metadata(done / "results" / "demo" / "detections" / "adwin" / "rr" / "d01.parquet")
+    ecg = read_metadata(done / "results" / "demo" / "detections" / "adwin" / "ecg" / "d01.parquet")
+    assert rr["params"] == {"clock": 1} and ecg["params"] == {}
 
 
 def test_tolerance_change_reruns_only_evaluation_and_report(workflow, clone):

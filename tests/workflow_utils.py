@@ -24,6 +24,7 @@ def tiny_config(**overrides) -> dict:
             grid["threshold"]["values"] = grid["threshold"]["values"][2:5]
             grid["window"]["values"] = grid["window"]["values"][:2]
             grid["min_gap_s"] = grid["min_gap_s"][:3] + grid["min_gap_s"][-1:]
+    config["detectors"]["adwin"]["streams"]["rr"]["params"] = {"clock": 1}  # a stream's own params
     config.update(overrides)
     return config
 

@@ -205,7 +205,6 @@ def noise(rng: np.random.Generator, n: int, fs: float, n_leads: int, level: floa
 
 def fibrillation(rng: np.random.Generator, n: int, fs: float, starts_s, ends_s, n_leads: int) -> np.ndarray:
     """Fibrillatory f-waves (4-8 Hz, drifting frequency and amplitude), present only during the episodes."""
-    t = np.arange(n) / fs
     out = np.zeros((n, n_leads))
     for a, b in zip(starts_s, ends_s):
         sel = slice(int(a * fs), min(n, int(np.ceil(b * fs)) + 1))

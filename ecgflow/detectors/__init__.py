@@ -19,7 +19,7 @@ The returned indices are those of the elements on which the reference reported a
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
