@@ -28,6 +28,12 @@ def _runs(best: pd.DataFrame, tol: float, policy: str) -> pd.DataFrame:
     return best[(best["tolerance_s"] == tol) & (best["policy"] == policy)].reset_index(drop=True)
 
 
+def _combos(summary: pd.DataFrame, run, tol: float, policy: str) -> pd.DataFrame:
+    """The grid-summary rows of one run (detector and stream) at one tolerance and policy."""
+    return summary[(summary["detector"] == run.detector) & (summary["stream"] == run.stream)
+                   & (summary["tolerance_s"] == tol) & (summary["policy"] == policy)]
+
+
 def _panels(n: int, width=4.2, height=3.4):
     cols = min(n, 3) or 1
     rows = max(1, -(-n // cols))
@@ -51,9 +57,8 @@ def f1_heatmap(summary: pd.DataFrame, best: pd.DataFrame, tol: float, policy: st
         return _empty(path, "no scored runs with events")
     fig, axes = _panels(len(runs))
     for ax, run in zip(axes, runs.itertuples()):
-        s = summary[(summary["detector"] == run.detector) & (summary["stream"] == run.stream)
-                    & (summary["tolerance_s"] == tol) & (summary["policy"] == policy)
-                    & (summary["min_gap_s"] == run.best_min_gap_s)]
+        s = _combos(summary, run, tol, policy)
+        s = s[s["min_gap_s"] == run.best_min_gap_s]
         grid = s.pivot(index="threshold", columns="window", values="f1_mean").sort_index().sort_index(axis=1)
         im = ax.imshow(grid.to_numpy(), origin="lower", aspect="auto", vmin=0, vmax=1, cmap="viridis")
         for (i, j), v in np.ndenumerate(grid.to_numpy()):
@@ -76,8 +81,7 @@ def pr_scatter(summary: pd.DataFrame, best: pd.DataFrame, tol: float, policy: st
         return _empty(path, "no scored runs with events")
     fig, axes = _panels(len(runs))
     for ax, run in zip(axes, runs.itertuples()):
-        s = summary[(summary["detector"] == run.detector) & (summary["stream"] == run.stream)
-                    & (summary["tolerance_s"] == tol) & (summary["policy"] == policy)]
+        s = _combos(summary, run, tol, policy)
         sc = ax.scatter(s["recall_mean"], s["precision_mean"], c=s["min_gap_s"], s=8, cmap="plasma", alpha=0.7)
         b = s[s["combo_id"] == run.best_combo_id]
         ax.scatter(b["recall_mean"], b["precision_mean"], marker="*", s=120, c="k", label="best mean F1")
