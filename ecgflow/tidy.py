@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,9 +75,3 @@ def write_tidy(rec: RawRecord, dataset: str, beats_path, events_path, tidy_path=
         write_parquet(signal_table(rec), tidy_path, meta)
     write_parquet(beats_table(rec), beats_path, meta)
     write_parquet(events_table(rec), events_path, meta)
-
-
-def output_paths(results: Path, record: str) -> dict[str, Path]:
-    """Where the tidy stage writes a record's tables under ``results/{dataset}``."""
-    results = Path(results)
-    return {kind: results / kind / f"{record}.parquet" for kind in ("tidy", "beats", "events")}

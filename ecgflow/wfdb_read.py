@@ -106,9 +106,9 @@ def _annotations(path: Path, ext: str):
     return samples, np.asarray(ann.symbol, dtype=object), [clean_aux(n) for n in notes], ann.fs
 
 
-def _check_extent(path: Path, samples: np.ndarray, n_samples: int, slack: int) -> None:
+def _check_extent(path: Path, samples: np.ndarray, n_samples: int) -> None:
     """Annotations must lie within the signal (one past the last sample is an end-of-episode mark)."""
-    if len(samples) and samples[-1] > n_samples + slack:
+    if len(samples) and samples[-1] > n_samples:
         raise InputError(path, f"annotation at sample {samples[-1]} lies past the end of the signal ({n_samples} samples)")
 
 
@@ -145,7 +145,7 @@ def read_record(spec: DatasetSpec, data_dir, record: str, lead=0, max_flat_s: fl
             raise InputError(rhythm_path, "no header and no sampling rate in the annotation file")
         n_samples = int(max(r_samples[-1] if len(r_samples) else 0, b_samples[-1] if len(b_samples) else 0)) + 1
     for path, samples in ((rhythm_path, r_samples), (beat_path, b_samples)):
-        _check_extent(path, samples, n_samples, slack=0)
+        _check_extent(path, samples, n_samples)
     is_rhythm = np.array([n not in _NOT_RHYTHMS and n.startswith("(") for n in r_notes], dtype=bool)
     rhythms = rhythm_episodes(r_samples[is_rhythm], [n for n, k in zip(r_notes, is_rhythm) if k], n_samples, spec.convention)
     is_beat = np.array([s in BEAT_SYMBOLS for s in b_symbols], dtype=bool)

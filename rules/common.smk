@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from ecgflow.grid import canonical_stream_grid
 from ecgflow.sources import dataset_spec, has_signal, list_records
+from ecgflow.streams import BEAT_STREAMS, STREAMS
 
 
 validate(config, "../config/schema/config.schema.yaml", set_default=True)
@@ -15,7 +16,6 @@ validate(config, "../config/schema/config.schema.yaml", set_default=True)
 DATASET = config["dataset"]
 SPEC = dataset_spec(DATASET)
 RES = f"results/{DATASET}"
-BEAT_STREAMS = ("rr", "drr", "irr")
 
 if DATASET == "demo":
     RAW = f"{RES}/raw"

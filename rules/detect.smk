@@ -13,7 +13,7 @@ rule detect_grid:
         code=source_hash("detectors", "streams", "grid", "sweep"),
     wildcard_constraints:
         detector=one_of(sorted(config["detectors"])),
-        stream="ecg|rr|drr|irr",
+        stream=one_of(STREAMS),
     conda:
         "../environment.yml"
     log:

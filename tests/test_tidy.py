@@ -8,13 +8,13 @@ import wfdb
 from conftest import SHARED, needs_shared, write_wfdb
 from ecgflow.parquet import read_metadata
 from ecgflow.sources import DATASETS, list_records
-from ecgflow.tidy import output_paths, write_tidy
+from ecgflow.tidy import write_tidy
 from ecgflow.wfdb_read import read_record
 
 
 def tidy_one(dataset, folder, record, out):
     rec = read_record(DATASETS[dataset], folder, record)
-    paths = output_paths(out, record)
+    paths = {kind: out / kind / f"{record}.parquet" for kind in ("tidy", "beats", "events")}
     write_tidy(rec, dataset, paths["beats"], paths["events"], paths["tidy"] if rec.signal is not None else None)
     return rec, paths
 
