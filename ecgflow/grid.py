@@ -2,10 +2,11 @@
 
 A stream grid spec (``detectors.<detector>.streams.<stream>`` in the config)::
 
-    threshold: {name: delta, values: [...]}      # the detector's main parameter
-    window: {name: ma_window, values: [...]}     # ma_window (ecg, rr, drr) or irr_ms (irr)
-    min_gap_s: [...]                             # post-filter, seconds
+    threshold: {name: delta, values: [...]}      # the detector's main parameter (THRESHOLD_NAME)
+    window: {name: ma_window, values: [...]}     # the stream's window (ecgflow.streams.WINDOW_NAME)
+    min_gap_s: [...]                             # post-filter on alarm times, seconds
     diff: false                                  # optional, ecg only: first difference of the stream
+    stream_params: {r: 0.03}                     # optional: the stream's fixed parameters (cosen, pirr)
 
 Combination ids run 0..N-1 over threshold, window and min_gap_s (each ascending, nested in that order).
 """
@@ -21,11 +22,20 @@ from numba import njit
 
 from .detectors import resolve_params
 from .errors import ConfigError
-from .streams import WINDOW_NAME
+from .streams import MIN_WINDOW, STREAM_PARAMS, WINDOW_NAME, resolve_stream_params
 
-THRESHOLD_NAME = {"adwin": "delta", "pagehinkley": "threshold", "ddm": "drift_threshold"}
-DETECTOR_STREAMS = {"adwin": ("ecg", "rr", "drr"), "pagehinkley": ("ecg", "rr", "drr"), "ddm": ("irr",)}
-_KEYS = {"threshold", "window", "min_gap_s", "diff"}
+THRESHOLD_NAME = {
+    "adwin": "delta", "pagehinkley": "threshold", "ddm": "drift_threshold", "hysteresis": "hi", "cusum": "h",
+}
+_LEVEL_STREAMS = ("ecg", "rr", "drr", "cosen", "pirr", "nrmssd")
+DETECTOR_STREAMS = {
+    "adwin": _LEVEL_STREAMS,
+    "pagehinkley": _LEVEL_STREAMS,
+    "ddm": ("irr",),
+    "hysteresis": ("drr", "cosen", "pirr", "nrmssd"),  # irregularity statistics: high = irregular
+    "cusum": ("irr",),
+}
+_KEYS = {"threshold", "window", "min_gap_s", "diff", "stream_params"}
 
 
 def _values(key, values, integer=False, low=None, low_open=False):
@@ -69,9 +79,10 @@ def canonical_stream_grid(spec, detector: str, stream: str, key: str = "grid") -
             raise ConfigError(f"{key}.{part}", f"must be a mapping with keys name and values, got {sub!r}")
         if sub["name"] != expected:
             raise ConfigError(f"{key}.{part}.name", f"must be {expected!r} for {detector} on {stream}, got {sub['name']!r}")
-        integer = expected == "ma_window"
-        low, low_open = (1, False) if integer else (0.0, False)
-        values = _values(f"{key}.{part}.values", sub["values"], integer=integer, low=None if part == "threshold" else low, low_open=low_open)
+        integer = expected in ("ma_window", "w")
+        low = MIN_WINDOW.get(stream, 1) if integer else 0.0
+        values = _values(f"{key}.{part}.values", sub["values"], integer=integer,
+                         low=None if part == "threshold" else low)
         if part == "threshold":
             for v in values:
                 try:
@@ -86,6 +97,8 @@ def canonical_stream_grid(spec, detector: str, stream: str, key: str = "grid") -
     if diff and stream != "ecg":
         raise ConfigError(f"{key}.diff", f"only the ecg stream has a first difference, not {stream!r}")
     out["diff"] = diff
+    if "stream_params" in spec or stream in STREAM_PARAMS:
+        out["stream_params"] = resolve_stream_params(stream, spec.get("stream_params"), key=f"{key}.stream_params")
     return out
 
 
@@ -99,7 +112,7 @@ def expand_grid(grid: dict) -> pd.DataFrame:
         {
             "combo_id": np.arange(tt.size, dtype=np.int32),
             "threshold": tt.astype(np.float64),
-            "window": ww.astype(np.int64) if grid["window"]["name"] == "ma_window" else ww.astype(np.float64),
+            "window": ww.astype(np.int64) if grid["window"]["name"] in ("ma_window", "w") else ww.astype(np.float64),
             "min_gap_s": gg.astype(np.float64),
             "threshold_name": grid["threshold"]["name"],
             "window_name": grid["window"]["name"],
@@ -113,18 +126,24 @@ def min_gap_samples(min_gap_s: float, fs: float) -> int:
 
 
 @njit(cache=True)
-def _thin(indices, min_gap):
+def _keep(indices, min_gap):
     keep = np.empty(indices.shape[0], dtype=np.bool_)
     last = 0
     for j in range(indices.shape[0]):
         keep[j] = j == 0 or indices[j] - last >= min_gap
         if keep[j]:
             last = indices[j]
-    return indices[keep]
+    return keep
+
+
+def thin_mask(indices, min_gap_samples: int) -> np.ndarray:
+    """Which of the ascending ``indices`` :func:`thin` keeps (a boolean mask)."""
+    if min_gap_samples < 0:
+        raise ConfigError("min_gap", f"must be >= 0 samples, got {min_gap_samples}")
+    return _keep(np.ascontiguousarray(indices, dtype=np.int64), int(min_gap_samples))
 
 
 def thin(indices, min_gap_samples: int) -> np.ndarray:
     """Ascending ``indices`` keeping each only if it lies ``>= min_gap_samples`` after the last kept one."""
-    if min_gap_samples < 0:
-        raise ConfigError("min_gap", f"must be >= 0 samples, got {min_gap_samples}")
-    return _thin(np.ascontiguousarray(indices, dtype=np.int64), int(min_gap_samples))
+    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    return indices[thin_mask(indices, min_gap_samples)]

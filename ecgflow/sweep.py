@@ -1,8 +1,16 @@
 """Run one detector over a whole stream grid of one record.
 
-One detector pass per (threshold, window); each pass is thinned for every min-gap value, since
-min-gap only drops detections. The result is the long-format detections table (one row per kept
-detection) and its metadata.
+One detector pass per (threshold, window); each pass is thinned (on alarm times) for every min-gap
+value, since min-gap only drops detections. The result is the long-format detections table (one row
+per kept detection) and its metadata.
+
+Each detection has two times: ``alarm_sample``, the record sample of the stream element on which the
+detector fired, and ``change_sample``, its estimate of when the regime changed: the sample of the
+element its kernel reports (ADWIN: first element of the window it keeps; Page-Hinkley, CUSUM: the
+element after the last extreme/zero of the statistic that fired; DDM: the element after its minimum
+of p + s), except for ``hysteresis``, whose estimate is the best split of the per-beat irregularity
+in the last ``window + dwell`` beats before the alarm (:mod:`ecgflow.changetime`). ``direction``: +1
+into the high (irregular) state, -1 back, 0 for a detector without a state.
 """
 
 from __future__ import annotations
@@ -10,14 +18,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .detectors import detect, resolve_params
+from .changetime import SPLIT_IRR_MS, split_changes
+from .detectors import detect_changes, resolve_params
 from .errors import ConfigError, InputError
-from .grid import canonical_stream_grid, expand_grid, min_gap_samples, thin
+from .grid import canonical_stream_grid, expand_grid, min_gap_samples, thin_mask
 from .logs import progress
 from .parquet import read_metadata
 from .streams import build_stream
 
-COLUMNS = {"combo_id": np.int32, "threshold": np.float64, "window": np.float64, "min_gap_s": np.float64, "sample": np.int64}
+COLUMNS = {
+    "combo_id": np.int32, "threshold": np.float64, "window": np.float64, "min_gap_s": np.float64,
+    "alarm_sample": np.int64, "change_sample": np.int64, "direction": np.int8,
+}
+TIMES = {
+    "alarm_sample": "record sample of the stream element on which the detector fired",
+    "change_sample": "the detector's estimate of the sample where the regime changed (<= alarm_sample)",
+    "direction": "+1 into the high (irregular) state, -1 back, 0 for a detector without a state",
+}
 
 
 def sweep(
@@ -34,42 +51,54 @@ def sweep(
 ) -> tuple[pd.DataFrame, dict]:
     """Detections of ``detector`` on ``stream`` for every combination of the canonical ``grid``.
 
-    Returns ``(detections, metadata)``: columns combo_id, threshold, window, min_gap_s, sample
-    (sorted by combo_id, sample), and metadata keys detector, stream, semantics, fs, threshold_name,
-    window_name, params, grid (every combination) and n_elements (length of the stream before its
-    moving average: ecg samples, or RR values for the beat streams).
+    Returns ``(detections, metadata)``: columns combo_id, threshold, window, min_gap_s, alarm_sample,
+    change_sample, direction (sorted by combo_id, alarm_sample), and metadata keys detector, stream,
+    semantics, fs, threshold_name, window_name, params, stream_params, grid (every combination),
+    n_elements (length of the stream before its window: ecg samples, or RR / dRR values for the beat
+    streams), diff, change_estimate and columns (what each time column means).
     """
     params = dict(params or {})
     tname = grid["threshold"]["name"]
     if tname in params:
         raise ConfigError(f"params.{tname}", "is swept by the grid; remove it from the fixed params")
-    resolve_params(detector, semantics, params)  # names and ranges, before any work
+    resolved = resolve_params(detector, semantics, params)  # names and ranges, before any work
+    stream_params = grid.get("stream_params", {})
     combos = expand_grid(grid)
     thresholds = grid["threshold"]["values"]
     windows = grid["window"]["values"]
+    windowed = grid["window"]["name"] in ("ma_window", "w")
     gaps = [min_gap_samples(g, fs) for g in grid["min_gap_s"]]
     n_w, n_g = len(windows), len(gaps)
     parts = []
     n_elements = None
     for wi, window in enumerate(progress(windows, f"{detector} {stream} windows")):
-        values, positions = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=grid.get("diff", False), source=source)
+        values, positions = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=grid.get("diff", False),
+                                         params=stream_params, source=source)
         if n_elements is None:
-            n_elements = values.size + (int(window) - 1 if grid["window"]["name"] == "ma_window" else 0) + int(grid.get("diff", False))
+            n_elements = values.size + (int(window) - 1 if windowed else 0) + int(grid.get("diff", False))
         for ti, threshold in enumerate(thresholds):
-            fired = positions[detect(detector, values, semantics, source=source, **params, **{tname: threshold})]
+            a, c, direction = detect_changes(detector, values, semantics, source=source, **params, **{tname: threshold})
+            alarm = positions[a]
+            if detector == "hysteresis":
+                span = (int(window) if windowed else 1) + resolved["dwell"]
+                change = split_changes(beats["sample"].to_numpy(np.int64), fs, alarm, direction, span,
+                                       stream_params.get("irr_ms", SPLIT_IRR_MS))
+            else:
+                change = positions[c]
             for gi, gap in enumerate(gaps):
-                kept = thin(fired, gap)
-                parts.append(((ti * n_w + wi) * n_g + gi, kept))
+                keep = thin_mask(alarm, gap)
+                parts.append(((ti * n_w + wi) * n_g + gi, alarm[keep], change[keep], direction[keep]))
     parts.sort(key=lambda p: p[0])
-    ids = np.concatenate([np.full(k.size, c, dtype=np.int32) for c, k in parts])
-    samples = np.concatenate([k for _, k in parts]).astype(np.int64)
+    ids = np.concatenate([np.full(p[1].size, p[0], dtype=np.int32) for p in parts])
     det = pd.DataFrame(
         {
             "combo_id": ids,
             "threshold": combos["threshold"].to_numpy(np.float64)[ids],
             "window": combos["window"].to_numpy(np.float64)[ids],
             "min_gap_s": combos["min_gap_s"].to_numpy(np.float64)[ids],
-            "sample": samples,
+            "alarm_sample": np.concatenate([p[1] for p in parts]),
+            "change_sample": np.concatenate([p[2] for p in parts]),
+            "direction": np.concatenate([p[3] for p in parts]),
         }
     ).astype(COLUMNS)
     meta = {
@@ -80,12 +109,16 @@ def sweep(
         "threshold_name": tname,
         "window_name": grid["window"]["name"],
         "params": dict(sorted(params.items())),
+        "stream_params": dict(sorted(stream_params.items())),
         "grid": [
             {"combo_id": int(c.combo_id), "threshold": float(c.threshold), "window": float(c.window), "min_gap_s": float(c.min_gap_s)}
             for c in combos.itertuples()
         ],
         "n_elements": int(n_elements),
         "diff": bool(grid.get("diff", False)),
+        "change_estimate": "best split of the per-beat irregularity" if detector == "hysteresis"
+        else "the detector's own",
+        "columns": TIMES,
     }
     return det, meta
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,62 @@ def write_record(root: Path, dataset: str = "toy", record: str = "r01", fs: floa
     write_parquet(pd.DataFrame({"sample": events, "time_s": events / fs, "rhythm_from": ["(N", "(AFIB"],
                                 "rhythm_to": ["(AFIB", "(N"]}), base / "events" / f"{record}.parquet", meta)
     return base / "tidy" / f"{record}.parquet"
+
+
+def river_adwin_changes(x, **params) -> tuple[np.ndarray, np.ndarray]:
+    """River ADWIN's alarms and cut points: the first element of the window it keeps (``i + 1 - width``)."""
+    from river import drift
+
+    det = drift.ADWIN(**params)
+    alarm, cut = [], []
+    for i, v in enumerate(np.asarray(x, dtype=np.float64).tolist()):
+        det.update(v)
+        if det.drift_detected:
+            alarm.append(i)
+            cut.append(i + 1 - int(det.width))
+    return np.array(alarm, dtype=np.int64), np.array(cut, dtype=np.int64)
+
+
+def hysteresis_reference(x, hi, band, dwell):
+    """Plain-Python hysteresis: (alarm, change, direction) lists."""
+    out, high, run = ([], [], []), False, 0
+    for i, v in enumerate(x):
+        run = run + 1 if ((v < hi - band) if high else (v > hi)) else 0
+        if run >= dwell:
+            for lst, val in zip(out, (i, i - dwell + 1, -1 if high else 1)):
+                lst.append(val)
+            high, run = not high, 0
+    return out
+
+
+def cusum_reference(x, h, p0, p1):
+    """Plain-Python two-sided Bernoulli CUSUM: (alarm, change, direction) lists."""
+    up, down = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
+    out, high, s, last_zero = ([], [], []), False, 0.0, -1
+    for i, v in enumerate(x):
+        llr = up if v == 1 else down
+        s += -llr if high else llr
+        if s <= 0:
+            s, last_zero = 0.0, i
+        elif s > h:
+            for lst, val in zip(out, (i, last_zero + 1, -1 if high else 1)):
+                lst.append(val)
+            high, s, last_zero = not high, 0.0, i
+    return out
+
+
+def cosen_reference(rr, r):
+    """Coefficient of sample entropy of one window of RR intervals (seconds), straight from its definition."""
+    w = len(rr)
+    b = sum(abs(rr[i] - rr[j]) <= r for i in range(w - 1) for j in range(i + 1, w - 1))
+    a = sum(abs(rr[i] - rr[j]) <= r and abs(rr[i + 1] - rr[j + 1]) <= r for i in range(w - 1) for j in range(i + 1, w - 1))
+    return -math.log((a or 0.5) / (b or 0.5)) + math.log(2 * r) - math.log(sum(rr) / w)
+
+
+def af_beats(seed: int, fs: float = 250.0, n_regular: int = 600, n_af: int = 600) -> tuple[pd.DataFrame, int]:
+    """Beats of sinus rhythm (RR 0.8 s, 1 % jitter) followed by AF (RR uniform in 0.4-1.1 s) and sinus
+    again; returns the beats table and the sample of the first AF beat (the true onset)."""
+    rng = np.random.default_rng(seed)
+    rr = np.concatenate([rng.normal(0.8, 0.008, n_regular), rng.uniform(0.4, 1.1, n_af), rng.normal(0.8, 0.008, n_regular)])
+    s = np.round(np.cumsum(rr) * fs).astype(np.int64)
+    return pd.DataFrame({"sample": s}), int(s[n_regular])

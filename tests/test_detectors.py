@@ -1,12 +1,14 @@
-"""ecgflow.detectors: exact against river 0.26 (Python loops) and scikit-multiflow 0.5.3 (golden files)."""
+"""ecgflow.detectors: exact against river 0.26 (Python loops), scikit-multiflow 0.5.3 (golden files) and
+plain-Python references of the two-state detectors; change estimates."""
 
 import json
 
 import numpy as np
 import pytest
-from helpers_detect import GOLDEN, afdb_beats, binary_stream, mitdb_tidy, needs_shared, regime_stream, river_indices
+from helpers_detect import (GOLDEN, afdb_beats, binary_stream, cusum_reference, hysteresis_reference, mitdb_tidy,
+                            needs_shared, regime_stream, river_adwin_changes, river_indices)
 
-from ecgflow.detectors import detect, resolve_params
+from ecgflow.detectors import detect, detect_changes, resolve_params
 from ecgflow.errors import ConfigError, InputError
 from ecgflow.streams import build_stream
 
@@ -141,6 +143,115 @@ def test_demo_record_streams_match_river(tmp_path):
     assert_same("ddm", x, drift_threshold=2.0)
 
 
+# --- two-state detectors: kernels equal their plain-Python references -----------------------------
+
+
+def assert_two_state(name, x, **params):
+    got = detect_changes(name, x, **params)
+    want = hysteresis_reference(x.tolist(), **params) if name == "hysteresis" else cusum_reference(x.tolist(), **params)
+    for g, w, dtype in zip(got, want, (np.int64, np.int64, np.int8)):
+        assert g.dtype == dtype
+        np.testing.assert_array_equal(g, np.array(w, dtype=dtype))
+    assert np.all(got[1] <= got[0]) and np.all(np.diff(got[0]) > 0)
+    if got[2].size:  # states alternate, starting from the low state
+        np.testing.assert_array_equal(got[2], np.resize(np.array([1, -1], dtype=np.int8), got[2].size))
+    return got
+
+
+@pytest.mark.parametrize("params", [{"hi": 0.5, "band": 0.0, "dwell": 1}, {"hi": 0.3, "band": 0.2, "dwell": 3}, {"hi": 1.0, "band": 1.5, "dwell": 6}])
+def test_hysteresis_matches_reference_on_regime_stream(params):
+    assert assert_two_state("hysteresis", regime_stream(11, 30, 300, scale=1.0), **params)[0].size > 3
+
+
+@pytest.mark.parametrize("params", [{"h": 2.0, "p0": 0.1, "p1": 0.5}, {"h": 8.0, "p0": 0.2, "p1": 0.8}, {"h": 0.5, "p0": 0.4, "p1": 0.45}])
+def test_cusum_matches_reference_on_binary_stream(params):
+    assert assert_two_state("cusum", binary_stream(12, 30, 500), **params)[0].size > 5
+
+
+@needs_shared
+@pytest.mark.parametrize("record", ["04015", "05091"])
+def test_two_state_kernels_match_reference_on_real_streams(record):
+    beats, fs = afdb_beats(record, limit=20_000)
+    fired = 0
+    for kind, w, grid in (("cosen", 16, [(-1.2, 1.0, 12), (-0.8, 0.3, 2)]), ("pirr", 8, [(0.5, 0.2, 4), (0.3, 0.0, 1)]),
+                          ("nrmssd", 12, [(0.1, 0.05, 4)])):
+        x, _ = build_stream(kind, w, beats=beats, fs=fs)
+        for hi, band, dwell in grid:
+            fired += assert_two_state("hysteresis", x, hi=hi, band=band, dwell=dwell)[0].size
+    for irr_ms in (30, 50, 80):
+        x, _ = build_stream("irr", irr_ms, beats=beats, fs=fs)
+        for h, p0, p1 in ((4.0, 0.15, 0.6), (12.0, 0.2, 0.8)):
+            fired += assert_two_state("cusum", x, h=h, p0=p0, p1=p1)[0].size
+    assert fired > 200
+
+
+# --- change estimates ------------------------------------------------------------------------------
+
+
+def test_adwin_cut_points_match_river():
+    for x, params in ((regime_stream(13, 12, 2000), {"clock": 1}), (regime_stream(14, 12, 2000), {"delta": 0.2})):
+        alarm, change, direction = detect_changes("adwin", x, **params)
+        want_alarm, want_cut = river_adwin_changes(x, **params)
+        np.testing.assert_array_equal(alarm, want_alarm)
+        np.testing.assert_array_equal(change, want_cut)
+        assert alarm.size > 5 and not direction.any()
+
+
+@needs_shared
+def test_adwin_cut_points_match_river_on_real_stream():
+    beats, fs = afdb_beats("04015", limit=12_000)
+    x, _ = build_stream("cosen", 16, beats=beats, fs=fs)
+    alarm, change, _ = detect_changes("adwin", x, delta=0.05, clock=1)
+    want_alarm, want_cut = river_adwin_changes(x, delta=0.05, clock=1)
+    np.testing.assert_array_equal(alarm, want_alarm)
+    np.testing.assert_array_equal(change, want_cut)
+
+
+def step(n=3000, at=2000, size=3.0, seed=15):
+    x = np.random.default_rng(seed).normal(0.0, 1.0, n)
+    x[at:] += size
+    return x
+
+
+@pytest.mark.parametrize("semantics", ["river", "skmultiflow"])
+def test_pagehinkley_change_estimate_is_close_to_a_known_step(semantics):
+    # Page's estimate: the element after the cumulative sum's last minimum
+    for size in (3.0, -3.0) if semantics == "river" else (3.0,):
+        alarm, change, _ = detect_changes("pagehinkley", step(size=size), semantics, threshold=20.0, delta=0.5,
+                                          **({"mode": "up"} if semantics == "skmultiflow" else {}))
+        assert alarm.size == 1 and alarm[0] > 2000
+        assert abs(change[0] - 2000) <= 5, (alarm, change)
+
+
+@pytest.mark.parametrize("semantics", ["river", "skmultiflow"])
+def test_ddm_change_estimate_is_its_last_minimum_of_p_plus_s(semantics):
+    # DDM's estimate (the element after its last minimum of p + s) precedes the step: a lower bound
+    rng = np.random.default_rng(16)
+    x = (rng.random(4000) < np.where(np.arange(4000) < 3000, 0.05, 0.5)).astype(np.float64)
+    alarm, change, _ = detect_changes("ddm", x, semantics)
+    assert alarm.size == 1 and 3000 <= alarm[0] < 3200
+    assert 30 < change[0] <= 3000, (alarm, change)
+    x[:3000] = 0.0  # an error-free start: p + s is smallest just before the step
+    alarm, change, _ = detect_changes("ddm", x, semantics)
+    assert alarm.size == 1 and 2990 <= change[0] <= 3000 <= alarm[0], (alarm, change)
+
+
+def test_cusum_change_estimate_is_close_to_a_known_step():
+    rng = np.random.default_rng(17)
+    x = (rng.random(4000) < np.where((np.arange(4000) >= 1500) & (np.arange(4000) < 2500), 0.7, 0.1)).astype(np.float64)
+    alarm, change, direction = detect_changes("cusum", x, h=10.0, p0=0.1, p1=0.7)
+    assert direction.tolist() == [1, -1]
+    assert abs(change[0] - 1500) <= 4 and abs(change[1] - 2500) <= 4, (alarm, change)
+    assert np.all(alarm - change < 30)
+
+
+def test_change_estimates_never_follow_the_alarm():
+    x = regime_stream(18, 20, 600)
+    for name, params in (("adwin", {"clock": 1}), ("pagehinkley", {"threshold": 5.0}), ("hysteresis", {"hi": 0.0, "band": 1.0, "dwell": 3})):
+        alarm, change, _ = detect_changes(name, x, **params)
+        assert alarm.size > 3 and np.all((change >= 0) & (change <= alarm))
+
+
 # --- scikit-multiflow golden files ---------------------------------------------------------------
 
 
@@ -190,9 +301,10 @@ def test_bad_streams_name_the_problem(x, problem):
         detect("adwin", x)
 
 
-def test_ddm_needs_binary_stream():
+@pytest.mark.parametrize("name", ["ddm", "cusum"])
+def test_binary_detectors_need_binary_stream(name):
     with pytest.raises(InputError, match="0/1"):
-        detect("ddm", np.array([0.0, 1.0, 0.5]))
+        detect(name, np.array([0.0, 1.0, 0.5]))
 
 
 @pytest.mark.parametrize(
@@ -213,6 +325,12 @@ def test_ddm_needs_binary_stream():
         ("pagehinkley", "river", {"alpha": 1.2}, "alpha"),
         ("ddm", "river", {"warm_start": -1}, "warm_start"),
         ("ddm", "river", {"drift_threshold": -3.0}, "drift_threshold"),
+        ("hysteresis", "river", {"dwell": 0}, "dwell"),
+        ("hysteresis", "river", {"band": -0.1}, "band"),
+        ("hysteresis", "river", {"hi": float("inf")}, "hi"),
+        ("cusum", "river", {"p0": 0.6, "p1": 0.3}, "p1"),
+        ("cusum", "river", {"p1": 1.0}, "p1"),
+        ("cusum", "river", {"h": 0.0}, "h"),
     ],
 )
 def test_bad_parameters_name_the_key(name, semantics, params, key):

@@ -1,4 +1,4 @@
-"""Streaming change detectors (ADWIN, Page-Hinkley, DDM) as compiled kernels with reference semantics.
+"""Streaming change detectors (ADWIN, Page-Hinkley, DDM; hysteresis and CUSUM) as compiled kernels.
 
 >>> import numpy as np
 >>> from ecgflow.detectors import detect
@@ -14,6 +14,10 @@ increases: ``mode`` may only be ``"up"``); DDM ``warm_start`` -> ``min_num_insta
 ``warning_threshold`` -> ``warning_level``, ``drift_threshold`` -> ``out_control_level``.
 The returned indices are those of the elements on which the reference reported a change
 (``drift_detected`` in river, ``detected_change()`` in scikit-multiflow).
+
+``hysteresis`` and ``cusum`` (:mod:`ecgflow.detectors.twostate`) are the project's own two-state
+detectors (the same under either semantics). :func:`detect_changes` also returns each detection's
+change estimate and direction (+1 into the high state, -1 back, 0 for a detector without a state).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ..errors import ConfigError, InputError
 from .adwin import adwin_river, adwin_skmultiflow
 from .ddm import ddm_river, ddm_skmultiflow
 from .pagehinkley import MODES, pagehinkley_river, pagehinkley_skmultiflow
+from .twostate import cusum, hysteresis
 
 SEMANTICS = ("river", "skmultiflow")
 
@@ -65,6 +70,7 @@ def _choice(options):
 
 
 _DELTA = _float(0.0, 1.0)
+_ANY = _float(-math.inf, math.inf)
 _NONNEG = _float(0.0, math.inf, low_open=False)
 _POS = _float(0.0, math.inf)
 
@@ -104,7 +110,25 @@ _SPECS = {
         }
         for sem in SEMANTICS
     },
+    "hysteresis": {
+        sem: {
+            "hi": (-1.0, _ANY),
+            "band": (1.0, _NONNEG),  # lo = hi - band
+            "dwell": (12, _int(1)),
+        }
+        for sem in SEMANTICS
+    },
+    "cusum": {
+        sem: {
+            "h": (8.0, _POS),
+            "p0": (0.2, _DELTA),
+            "p1": (0.8, _DELTA),
+        }
+        for sem in SEMANTICS
+    },
 }
+BINARY = ("ddm", "cusum")  # detectors of 0/1 streams
+TWO_STATE = ("hysteresis", "cusum")
 
 DETECTORS = tuple(_SPECS)
 
@@ -126,7 +150,10 @@ def resolve_params(name: str, semantics: str = "river", params: dict | None = No
         raise ConfigError(
             unknown[0], f"not a parameter of {name} ({semantics} semantics); parameters: {list(spec)}"
         )
-    return {key: check(key, params.get(key, default)) for key, (default, check) in spec.items()}
+    out = {key: check(key, params.get(key, default)) for key, (default, check) in spec.items()}
+    if name == "cusum" and not out["p0"] < out["p1"]:
+        raise ConfigError("p1", f"must be above p0 ({out['p0']}), got {out['p1']!r}")
+    return out
 
 
 def check_stream(x, binary: bool = False, source: str = "stream") -> np.ndarray:
@@ -144,8 +171,41 @@ def check_stream(x, binary: bool = False, source: str = "stream") -> np.ndarray:
         off = (x != 0.0) & (x != 1.0)
         if off.any():
             i = int(np.argmax(off))
-            raise InputError(source, f"DDM needs a 0/1 stream, value {x[i]} at index {i}")
+            raise InputError(source, f"DDM and CUSUM need a 0/1 stream, value {x[i]} at index {i}")
     return x
+
+
+def detect_changes(name: str, x, semantics: str = "river", source: str = "stream", **params):
+    """``(alarm, change, direction)`` of detector ``name`` on ``x``: int64 indices of the elements on which
+    it fired (ascending), int64 indices of its change estimates (``change <= alarm``) and int8 directions.
+
+    ``source`` names the stream in error messages (e.g. the file it came from).
+    """
+    p = resolve_params(name, semantics, params)
+    x = check_stream(x, binary=name in BINARY, source=source)
+    if name == "hysteresis":
+        return hysteresis(x, p["hi"], p["hi"] - p["band"], p["dwell"])
+    if name == "cusum":
+        return cusum(x, p["p0"], p["p1"], p["h"])
+    if name == "adwin":
+        if semantics == "river":
+            alarm, change = adwin_river(
+                x, p["delta"], p["clock"], p["max_buckets"], p["min_window_length"], p["grace_period"]
+            )
+        else:
+            alarm, change = adwin_skmultiflow(x, p["delta"])
+    elif name == "pagehinkley":
+        if semantics == "river":
+            alarm, change = pagehinkley_river(
+                x, p["min_instances"], p["delta"], p["threshold"], p["alpha"], MODES[p["mode"]]
+            )
+        else:
+            alarm, change = pagehinkley_skmultiflow(x, p["min_instances"], p["delta"], p["threshold"], p["alpha"])
+    elif semantics == "river":
+        alarm, change = ddm_river(x, p["warm_start"], p["drift_threshold"])
+    else:
+        alarm, change = ddm_skmultiflow(x, p["warm_start"], p["drift_threshold"])
+    return alarm, change, np.zeros(alarm.size, dtype=np.int8)
 
 
 def detect(name: str, x, semantics: str = "river", source: str = "stream", **params) -> np.ndarray:
@@ -153,20 +213,4 @@ def detect(name: str, x, semantics: str = "river", source: str = "stream", **par
 
     ``source`` names the stream in error messages (e.g. the file it came from).
     """
-    p = resolve_params(name, semantics, params)
-    x = check_stream(x, binary=name == "ddm", source=source)
-    if name == "adwin":
-        if semantics == "river":
-            return adwin_river(
-                x, p["delta"], p["clock"], p["max_buckets"], p["min_window_length"], p["grace_period"]
-            )
-        return adwin_skmultiflow(x, p["delta"])
-    if name == "pagehinkley":
-        if semantics == "river":
-            return pagehinkley_river(
-                x, p["min_instances"], p["delta"], p["threshold"], p["alpha"], MODES[p["mode"]]
-            )
-        return pagehinkley_skmultiflow(x, p["min_instances"], p["delta"], p["threshold"], p["alpha"])
-    if semantics == "river":
-        return ddm_river(x, p["warm_start"], p["drift_threshold"])
-    return ddm_skmultiflow(x, p["warm_start"], p["drift_threshold"])
+    return detect_changes(name, x, semantics, source, **params)[0]

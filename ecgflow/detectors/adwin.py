@@ -11,7 +11,8 @@ Two semantics, each reproducing its reference operation by operation:
   a detection only the dropped buckets are gone, so it can fire again at the next clock tick.
 
 Divisions follow IEEE rules (a division by zero gives inf or NaN, as in the references, instead of
-raising). Both return the ascending indices of the elements on which a change was reported.
+raising). Both return the ascending indices of the elements on which a change was reported and, for
+each, the change estimate: the first element of the window ADWIN keeps after its cuts (its cut point).
 
 Floating-point operations follow the references' order exactly; divisions by a bucket size (a power
 of two) become multiplications by its reciprocal, which give the same bits. A division-free bound
@@ -70,7 +71,7 @@ def _surely_below(u0, n0, u1, n1, floor):
 
 @njit(cache=True, error_model="numpy")
 def adwin_river(x, delta, clock, max_buckets, min_window_length, grace_period):
-    """Indices where river 0.26 ``ADWIN(delta, clock, max_buckets, min_window_length, grace_period)`` fires."""
+    """Indices where river 0.26 ``ADWIN(delta, clock, max_buckets, min_window_length, grace_period)`` fires, and cut points."""
     cap = max_buckets + 1
     totals = np.zeros(_LEVELS * cap)  # row r: slots [r * cap, (r + 1) * cap)
     variances = np.zeros(_LEVELS * cap)
@@ -78,6 +79,7 @@ def adwin_river(x, delta, clock, max_buckets, min_window_length, grace_period):
     mwl = float(min_window_length)
     grace = float(grace_period)
     out = np.empty(x.shape[0], dtype=np.int64)  # untouched pages cost nothing
+    cut = np.empty(x.shape[0], dtype=np.int64)
     n_out = 0
     n_rows = 1
     c0 = 0
@@ -188,6 +190,7 @@ def adwin_river(x, delta, clock, max_buckets, min_window_length, grace_period):
             c0 = counts[0]
         if change:
             out[n_out] = i
+            cut[n_out] = i + 1 - int(width)
             n_out += 1
             # river replaces the detector at the next update: same as starting afresh now
             n_rows = 1
@@ -196,7 +199,7 @@ def adwin_river(x, delta, clock, max_buckets, min_window_length, grace_period):
             total = 0.0
             variance = 0.0
             tick = 0
-    return out[:n_out].copy()
+    return out[:n_out].copy(), cut[:n_out].copy()
 
 
 _SKM_BUCKETS = 5
@@ -207,13 +210,14 @@ _SKM_MIN_LENGTH = 5
 
 @njit(cache=True, error_model="numpy")
 def adwin_skmultiflow(x, delta):
-    """Indices where scikit-multiflow 0.5.3 ``ADWIN(delta)`` reports ``detected_change()``."""
+    """Indices where scikit-multiflow 0.5.3 ``ADWIN(delta)`` reports ``detected_change()``, and cut points."""
     cap = _SKM_BUCKETS + 1
     totals = np.zeros(_LEVELS * cap)  # row r: slots [r * cap, (r + 1) * cap)
     variances = np.zeros(_LEVELS * cap)
     counts = np.zeros(_LEVELS, dtype=np.int64)
     mwl = float(_SKM_MIN_LENGTH)
     out = np.empty(x.shape[0], dtype=np.int64)
+    cut = np.empty(x.shape[0], dtype=np.int64)
     n_out = 0
     n_rows = 1
     width = 0.0
@@ -302,5 +306,6 @@ def adwin_skmultiflow(x, delta):
                         break
         if change:
             out[n_out] = i
+            cut[n_out] = i + 1 - int(width)
             n_out += 1
-    return out[:n_out].copy()
+    return out[:n_out].copy(), cut[:n_out].copy()

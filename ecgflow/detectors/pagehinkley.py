@@ -7,6 +7,10 @@
 - ``skmultiflow``: scikit-multiflow 0.5.3 ``PageHinkley``: one-sided (increases), the cumulative sum is
   clamped at zero (``max(0, ...)``) and tested from the ``min_instances - 1``-th value on; reset at the
   value after a detection.
+
+Each kernel also returns, for every detection, Page's change estimate: the element after the last
+extreme of the cumulative sum that fired (river: the minimum of the increase sum or the maximum of the
+decrease sum; scikit-multiflow: the last time the clamped sum was 0).
 """
 
 import numpy as np
@@ -18,9 +22,12 @@ MODES = {"up": 1, "down": 2, "both": 3}
 
 @njit(cache=True, error_model="numpy")
 def pagehinkley_river(x, min_instances, delta, threshold, alpha, mode):
-    """Indices where river 0.26 ``PageHinkley`` fires; ``mode`` is a value of :data:`MODES`."""
+    """Indices where river 0.26 ``PageHinkley`` fires and change estimates; ``mode`` is a value of :data:`MODES`."""
     out = np.empty(x.shape[0], dtype=np.int64)  # untouched pages cost nothing
+    start = np.empty(x.shape[0], dtype=np.int64)
     n_out = 0
+    i_inc = -1
+    i_dec = -1
     test_up = mode != 2
     test_down = mode != 1
     n = 0.0
@@ -36,11 +43,17 @@ def pagehinkley_river(x, min_instances, delta, threshold, alpha, mode):
         dev = v - mean
         sum_inc = alpha * sum_inc + dev - delta
         sum_dec = alpha * sum_dec + dev + delta
-        min_inc = sum_inc if sum_inc < min_inc else min_inc
-        max_dec = sum_dec if sum_dec > max_dec else max_dec
+        if sum_inc < min_inc:
+            min_inc = sum_inc
+            i_inc = i
+        if sum_dec > max_dec:
+            max_dec = sum_dec
+            i_dec = i
         if n >= min_instances:
-            if (test_up and sum_inc - min_inc > threshold) or (test_down and max_dec - sum_dec > threshold):
+            up = test_up and sum_inc - min_inc > threshold
+            if up or (test_down and max_dec - sum_dec > threshold):
                 out[n_out] = i
+                start[n_out] = (i_inc if up else i_dec) + 1
                 n_out += 1
                 # river replaces the detector at the next update: same as starting afresh now
                 n = 0.0
@@ -49,14 +62,18 @@ def pagehinkley_river(x, min_instances, delta, threshold, alpha, mode):
                 sum_dec = 0.0
                 min_inc = np.inf
                 max_dec = -1.0
-    return out[:n_out].copy()
+                i_inc = i
+                i_dec = i
+    return out[:n_out].copy(), start[:n_out].copy()
 
 
 @njit(cache=True, error_model="numpy")
 def pagehinkley_skmultiflow(x, min_instances, delta, threshold, alpha):
-    """Indices where scikit-multiflow 0.5.3 ``PageHinkley`` reports ``detected_change()``."""
+    """Indices where scikit-multiflow 0.5.3 ``PageHinkley`` reports ``detected_change()``, and change estimates."""
     out = np.empty(x.shape[0], dtype=np.int64)
+    start = np.empty(x.shape[0], dtype=np.int64)
     n_out = 0
+    last_zero = -1
     count = 1.0
     mean = 0.0
     total = 0.0
@@ -64,12 +81,18 @@ def pagehinkley_skmultiflow(x, min_instances, delta, threshold, alpha):
         v = x[i]
         mean = mean + (v - mean) / count
         s = alpha * total + (v - mean - delta)
-        total = s if s > 0.0 else 0.0
+        if s > 0.0:
+            total = s
+        else:
+            total = 0.0
+            last_zero = i
         count += 1.0
         if count >= min_instances and total > threshold:
             out[n_out] = i
+            start[n_out] = last_zero + 1
             n_out += 1
             count = 1.0  # reset() at the next add_element()
             mean = 0.0
             total = 0.0
-    return out[:n_out].copy()
+            last_zero = i
+    return out[:n_out].copy(), start[:n_out].copy()
