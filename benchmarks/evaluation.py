@@ -1,94 +1,96 @@
-"""Timing of whole-grid scoring: the default grid (adwin ecg/rr/drr, pagehinkley ecg/rr/drr,
-ddm irr; 385 combos each) of one 30-minute record x 3 tolerances x 2 policies.
+"""Timing of scoring and of the report tables at the scale of a real dataset.
 
-Reads real detections of a record from results/{dataset}/detections when given ``--dataset`` and
-``--record`` and they exist; otherwise builds synthetic ones (seeded): per (threshold, window) a
-Poisson alarm train (0.01 to 3 per second) plus alarms shortly after each event, thinned by each
-min_gap. Writes results/benchmarks/evaluation.parquet and prints the timings.
+Scoring: one synthetic 10-hour record (250 Hz, 24 events) with ``--pairs`` (detector, stream) pairs of
+385 combinations each, every combination with a seeded Poisson alarm train (0.01 to 0.3 per second)
+plus alarms shortly after each event and change estimates up to 12 s before each alarm, scored
+through :func:`ecgflow.evaluation.score_record_file` at 4 tolerances x 2 policies x 2 timings.
+Report tables: ``--records`` copies of that record's metrics (records renamed, a tenth of them made
+event-free) through :func:`ecgflow.report.tables.write_report_tables`. Writes
+results/benchmarks/evaluation.parquet and prints the timings.
 
-    .venv/bin/python benchmarks/evaluation.py [--dataset mitdb --record 201]
+    .venv/bin/python benchmarks/evaluation.py [--pairs 13 --records 25]
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ecgflow.evaluation import score_detections, score_file
+from ecgflow.evaluation import score_record_file
 from ecgflow.parquet import write_parquet
+from ecgflow.report.tables import write_report_tables
 
-STREAMS = [("adwin", "ecg"), ("adwin", "rr"), ("adwin", "drr"), ("pagehinkley", "ecg"),
-           ("pagehinkley", "rr"), ("pagehinkley", "drr"), ("ddm", "irr")]
-MIN_GAPS = [0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24]
-EVALUATION = {"tolerances_s": [1, 2, 4], "pre_tolerance_s": 0, "policies": ["greedy", "optimal"],
+EVALUATION = {"tolerances_s": [2, 4, 10, 30], "pre_tolerance_s": 0, "policies": ["greedy", "optimal"],
               "chance_phases": 16, "seed": 0}
+FS, N_SAMPLES = 250.0, 9_000_000
 
 
-def thin(samples: np.ndarray, gap: int) -> np.ndarray:
-    """Keep a detection only when at least ``gap`` samples after the last kept one."""
-    kept, last = [], None
-    for s in samples:
-        if last is None or s - last >= gap:
-            kept.append(s)
-            last = s
-    return np.asarray(kept, np.int64)
-
-
-def synthetic(rng, fs: float, n_samples: int, events: np.ndarray, dense: bool):
-    """Detections table and metadata of one stream's 7 x 5 x 11 grid."""
-    rows, grid, cid = [], [], 0
-    for t in range(7):
-        for w in range(5):
-            rate = (3.0 if dense else 0.3) / (1 + 2 * t + w)  # alarms per second
-            base = np.sort(rng.integers(0, n_samples, rng.poisson(rate * n_samples / fs)))
-            hits = events + rng.integers(0, int(6 * fs), len(events))
-            base = np.unique(np.concatenate([base, hits[hits < n_samples]]))
-            for g in MIN_GAPS:
-                kept = thin(base, round(g * fs))
-                grid.append({"combo_id": cid, "threshold": float(t), "window": float(w), "min_gap_s": float(g)})
-                rows.append(pd.DataFrame({"combo_id": np.int32(cid), "sample": kept}))
-                cid += 1
-    meta = {"fs": fs, "n_samples": n_samples, "grid": grid, "threshold_name": "t", "window_name": "w"}
-    return pd.concat(rows, ignore_index=True), meta
+def synthetic_record(rng, n_pairs: int, events: np.ndarray, folder: Path) -> Path:
+    """A per-record detections file of ``n_pairs`` pairs x 385 combinations, and its events file."""
+    grid = [{"combo_id": c, "threshold": float(c // 55), "window": float(c // 11 % 5), "min_gap_s": float(c % 11)}
+            for c in range(385)]
+    parts, runs = [], {}
+    for p in range(n_pairs):
+        for c in range(385):
+            rate = 0.3 / (1 + c // 11)
+            alarm = np.concatenate([rng.integers(0, N_SAMPLES, rng.poisson(rate * N_SAMPLES / FS)),
+                                    events + rng.integers(0, int(6 * FS), len(events))])
+            alarm = np.sort(alarm[alarm < N_SAMPLES])
+            change = np.maximum(alarm - rng.integers(0, int(12 * FS), len(alarm)), 0)
+            parts.append(pd.DataFrame({"detector": f"d{p % 5}", "stream": f"s{p}", "combo_id": np.int32(c),
+                                       "alarm_sample": alarm, "change_sample": change,
+                                       "direction": np.int8(0)}))
+        runs[f"d{p % 5}/s{p}"] = {"fs": FS, "grid": grid, "threshold_name": "t", "window_name": "w"}
+    det = pd.concat(parts, ignore_index=True)
+    write_parquet(det, folder / "det.parquet", {"dataset": "bench", "record": "r", "fs": FS, "n_samples": N_SAMPLES,
+                                                 "runs": runs})
+    ev = pd.DataFrame({"sample": events, "time_s": events / FS, "rhythm_from": "(N", "rhythm_to": "(AFIB"})
+    write_parquet(ev, folder / "ev.parquet", {"fs": FS, "n_samples": N_SAMPLES, "duration_s": N_SAMPLES / FS})
+    return folder / "det.parquet"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset")
-    ap.add_argument("--record")
+    ap.add_argument("--pairs", type=int, default=13)
+    ap.add_argument("--records", type=int, default=25)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    fs, n_samples = 360.0, 650000
-    events = np.sort(rng.choice(np.arange(int(10 * fs), n_samples - int(10 * fs)), 12, replace=False))
-    ev_meta = {"fs": fs, "n_samples": n_samples, "duration_s": n_samples / fs}
-    warm = np.array([100], np.int64)  # a tiny run first: compiles (or loads the cached) kernels
-    score_detections(*synthetic(rng, fs, 5000, warm, False), warm, {"fs": fs, "n_samples": 5000}, EVALUATION)
-    res = Path("results")
+    events = np.sort(rng.choice(np.arange(int(10 * FS), N_SAMPLES - int(40 * FS)), 24, replace=False))
     rows = []
-    t_all = time.perf_counter()
-    for detector, stream in STREAMS:
-        real = res / str(args.dataset) / "detections" / detector / stream / f"{args.record}.parquet"
-        if args.dataset and real.exists():
-            t0 = time.perf_counter()
-            out = score_file(real, res / args.dataset / "events" / f"{args.record}.parquet", EVALUATION)
-            runs = len(EVALUATION["tolerances_s"]) * len(EVALUATION["policies"])
-            n_det, source = int(out["n_detections"].sum() // runs), "real"
-        else:
-            det, meta = synthetic(rng, fs, n_samples, events, dense=stream == "ecg")
-            t0 = time.perf_counter()
-            out = score_detections(det, meta, events, ev_meta, EVALUATION)
-            n_det, source = len(det), "synthetic"
-        rows.append({"detector": detector, "stream": stream, "source": source, "n_detections": n_det,
-                     "n_rows": len(out), "seconds": time.perf_counter() - t0})
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        det = synthetic_record(rng, args.pairs, events, tmp)
+        n_det = len(pd.read_parquet(det, columns=["combo_id"]))
+        score_record_file(det, tmp / "ev.parquet", {**EVALUATION, "tolerances_s": [2]})  # compile or load kernels
+        t0 = time.perf_counter()
+        metrics = score_record_file(det, tmp / "ev.parquet", EVALUATION)
+        rows.append({"step": "score_record_file", "n_records": 1, "n_pairs": args.pairs, "n_detections": n_det,
+                     "n_rows": len(metrics), "seconds": time.perf_counter() - t0})
+        paths = []
+        for r in range(args.records):
+            m = metrics.assign(record=f"r{r:02d}")
+            if r % 10 == 9:  # event-free: every TP becomes a false alarm
+                m = m.assign(fp=m["n_detections"], tp=0, fn=0, n_events=0, tp_chance=0.0, f1=0.0, f1_chance=0.0)
+            paths.append(tmp / f"m{r:02d}.parquet")
+            write_parquet(m, paths[-1])
+        keys = ("detection_metrics", "grid_summary", "best_configs", "study")
+        outs = {k: tmp / "tables" / f"{k}.parquet" for k in keys}
+        t0 = time.perf_counter()
+        write_report_tables(paths, outs, "bench", "0")
+        rows.append({"step": "write_report_tables", "n_records": args.records, "n_pairs": args.pairs,
+                     "n_detections": n_det * args.records, "n_rows": len(metrics) * args.records,
+                     "seconds": time.perf_counter() - t0})
     table = pd.DataFrame(rows)
-    total = time.perf_counter() - t_all
-    write_parquet(table, res / "benchmarks" / "evaluation.parquet", {"total_seconds_incl_synthesis": total})
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    write_parquet(table, Path("results") / "benchmarks" / "evaluation.parquet", {"peak_rss_mb": peak_mb})
     print(table.to_string(index=False))
-    print(f"scoring total: {table['seconds'].sum():.2f} s (with building synthetic input: {total:.2f} s)")
+    print(f"peak memory {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":

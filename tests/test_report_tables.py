@@ -1,4 +1,5 @@
-"""ecgflow.report.tables: detection_metrics, grid_summary and best_configs (in-sample, oracle, LORO)."""
+"""ecgflow.report.tables and ecgflow.report.study: detection_metrics, grid_summary, best_configs
+(in-sample, oracle, LORO), the nested-LORO study table and the CPSC 2021 table; every record counts."""
 
 from __future__ import annotations
 
@@ -7,70 +8,170 @@ import pandas as pd
 import pytest
 
 from ecgflow import __version__
-from ecgflow.evaluation import score_detections
+from ecgflow.evaluation import precision_recall_f1, score_detections
 from ecgflow.parquet import read_metadata, write_parquet
-from ecgflow.report.tables import best_configs, detection_metrics, grid_summary, write_report_tables
+from ecgflow.report.study import cpsc2021_table, study_table
+from ecgflow.report.tables import best_configs, grid_summary, read_metrics, write_report_tables
+from ecgflow.report.tables import metrics_frame as table_frame
 
-F1 = {"r1": [0.5, 0.6, 0.1], "r2": [0.5, 0.2, 0.9], "r3": [0.5, 0.4, 0.2], "r4": [0.0, 0.0, 0.0]}
+# (tp, fp) per record and combo; r1-r3 have 4 events each, r4 none; each record lasts 0.5 h
+COUNTS = {"r1": [(2, 0), (3, 1), (0, 0)], "r2": [(2, 0), (1, 1), (4, 4)],
+          "r3": [(2, 0), (2, 0), (1, 0)], "r4": [(0, 0), (0, 0), (0, 8)]}
+# combo 0 is better on the records with events but fires 40 times on the event-free r4
+EVENT_FREE = {"r1": [(4, 1), (3, 0)], "r2": [(4, 1), (3, 0)], "r3": [(4, 1), (3, 0)], "r4": [(0, 40), (0, 0)]}
 
 
-def metrics_frame(f1=F1, tolerance_s=2.0, policy="greedy") -> pd.DataFrame:
-    """Metric rows with chosen F1 values; r4 has no events (left out of the summaries)."""
+def metrics_frame(counts=COUNTS, tolerance_s=2.0, policy="greedy", timing="change", detector="adwin",
+                  stream="rr") -> pd.DataFrame:
+    """Metric rows with chosen counts; placebo TP 0.1 x (combo + 1) on records with events."""
     rows = []
-    for rec, values in f1.items():
+    for rec, values in counts.items():
         n_ev = 0 if rec == "r4" else 4
-        for c, f in enumerate(values):
-            tp = round(f * n_ev)
-            rows.append({"dataset": "demo", "record": rec, "detector": "adwin", "stream": "rr", "combo_id": c,
+        for c, (tp, fp) in enumerate(values):
+            tpc = 0.1 * (c + 1) if n_ev and tp + fp else 0.0
+            p, r, f = precision_recall_f1(tp, fp, n_ev - tp)
+            fc = precision_recall_f1(tpc, tp + fp - tpc, n_ev - tpc)[2]
+            rows.append({"dataset": "demo", "record": rec, "detector": detector, "stream": stream, "combo_id": c,
                          "threshold_name": "delta", "threshold": 0.01 * (c + 1), "window_name": "ma_window",
                          "window": 4.0, "min_gap_s": float(c), "tolerance_s": tolerance_s, "policy": policy,
-                         "n_events": n_ev, "tp": tp, "fp": n_ev - tp, "fn": n_ev - tp, "precision": f, "recall": f,
-                         "f1": f, "mean_delay_s": 1.0 if tp else np.nan, "f1_chance": 0.1 * (c + 1),
-                         "f1_lift": f - 0.1 * (c + 1), "delay_penalised_f1": f, "false_alarms_per_hour": 2.0,
-                         "episode_recall": f})
+                         "timing": timing, "n_events": n_ev, "n_detections": tp + fp, "tp": tp, "fp": fp,
+                         "fn": n_ev - tp, "precision": p, "recall": r, "f1": f,
+                         "mean_delay_s": 1.0 + c if tp else np.nan, "median_delay_s": 1.0 + c if tp else np.nan,
+                         "tp_chance": tpc, "f1_chance": fc, "f1_lift": f - fc, "delay_penalised_f1": f,
+                         "false_alarms_per_hour": fp / 0.5, "episode_recall": tp / n_ev if n_ev else np.nan,
+                         "duration_h": 0.5})
     return pd.DataFrame(rows)
+
+
+def f1(tp, fp, fn):
+    return precision_recall_f1(tp, fp, fn)[2]
 
 
 def test_best_configs_by_hand():
     out = best_configs(metrics_frame())
     assert len(out) == 1
     row = out.iloc[0]
-    assert row["n_records"] == 3 and row["best_combo_id"] == 0 and row["best_min_gap_s"] == 0.0
-    assert row["insample_f1_mean"] == pytest.approx(0.5) and row["insample_f1_chance"] == pytest.approx(0.1)
-    assert row["oracle_f1_mean"] == pytest.approx(2.0 / 3) and row["oracle_f1_chance"] == pytest.approx(0.2)
-    # held out r1 -> combo 2 (0.1); r2 -> tie 0/1, lowest id 0 (0.5); r3 -> tie 0/2, lowest id 0 (0.5)
-    assert row["loro_f1_mean"] == pytest.approx(1.1 / 3)
-    assert row["loro_f1_std"] == pytest.approx(np.std([0.1, 0.5, 0.5], ddof=1))
-    assert row["loro_f1_chance"] == pytest.approx((0.3 + 0.1 + 0.1) / 3)
+    assert row["n_records"] == 4 and row["n_event_free_records"] == 1 and row["n_combos"] == 3
+    # pooled over all records: combo 0 6/0/6 (2/3), combo 1 6/2/6 (0.6), combo 2 5/12/7
+    assert row["best_combo_id"] == 0 and row["best_min_gap_s"] == 0.0 and row["timing"] == "change"
+    assert row["insample_pooled_f1"] == pytest.approx(2 / 3) and row["insample_f1_mean"] == pytest.approx(2 / 3)
+    # oracle: r1 -> combo 1 (0.75), r2 -> tie 0/2 -> combo 0 (2/3), r3 -> tie 0/1 -> combo 0
+    assert row["oracle_f1_mean"] == pytest.approx((0.75 + 2 / 3 + 2 / 3) / 3)
+    # held out r1 -> combo 0; r2 -> combo 1 (others pooled 10/14); r3 -> combo 0; r4 -> combo 0
+    assert row["loro_f1_mean"] == pytest.approx((2 / 3 + 1 / 3 + 2 / 3) / 3)
+    assert row["loro_f1_std"] == pytest.approx(np.std([2 / 3, 1 / 3, 2 / 3], ddof=1))
+    assert row["loro_pooled_f1"] == pytest.approx(f(5, 1, 7))
     assert row["loro_n_distinct"] == 2
-    assert row["loro_f1_lift"] == pytest.approx(row["loro_f1_mean"] - row["loro_f1_chance"])
-    assert row["oracle_f1_mean"] >= row["insample_f1_mean"] >= row["loro_f1_mean"]
+    m = metrics_frame().set_index(["record", "combo_id"])
+    picks = [("r1", 0), ("r2", 1), ("r3", 0), ("r4", 0)]
+    assert row["loro_f1_chance"] == pytest.approx(np.mean([m.loc[k, "f1_chance"] for k in picks[:3]]))
+    tpc, n_det = sum(m.loc[k, "tp_chance"] for k in picks), sum(m.loc[k, "n_detections"] for k in picks)
+    assert row["loro_pooled_f1_chance"] == pytest.approx(f(tpc, n_det - tpc, 12 - tpc))
+    assert row["loro_false_alarms_per_hour"] == pytest.approx(1 / 2.0)
+    assert row["loro_false_alarms_per_hour_event_free"] == 0.0
+    assert row["loro_median_delay_s"] == pytest.approx(1.0)
+
+
+f = f1
+
+
+def test_event_free_record_false_alarms_count():
+    """An event-free record's false alarms count against a combination everywhere."""
+    out = best_configs(metrics_frame(EVENT_FREE)).iloc[0]
+    # on the records with events combo 0 wins (8/9 against 6/7), but its 40 false alarms on r4 count
+    assert out["best_combo_id"] == 1
+    assert out["insample_pooled_f1"] == pytest.approx(f(9, 0, 3))
+    # LORO: r1-r3 held out -> combo 1 chosen on the others (r4 among them); r4 held out -> combo 0
+    assert out["loro_f1_mean"] == pytest.approx(6 / 7)
+    assert out["loro_pooled_f1"] == pytest.approx(f(9, 40, 3))
+    assert out["loro_false_alarms_per_hour"] == pytest.approx(40 / 2.0)
+    assert out["loro_false_alarms_per_hour_event_free"] == pytest.approx(40 / 0.5)
+    summary = grid_summary(metrics_frame(EVENT_FREE)).set_index("combo_id")
+    assert (summary["n_records"] == 4).all() and (summary["n_event_free_records"] == 1).all()
+    assert summary.loc[0, "pooled_f1"] == pytest.approx(f(12, 43, 0))
+    assert summary.loc[0, "false_alarms_per_hour"] == pytest.approx(43 / 2.0)
+    assert summary.loc[0, "false_alarms_per_hour_event_free"] == pytest.approx(80.0)
+    assert summary.loc[0, "f1_mean"] == pytest.approx(8 / 9)  # per-record means: records with events
 
 
 def test_best_configs_one_row_per_run_and_single_record():
-    m = pd.concat([metrics_frame(), metrics_frame(policy="optimal"), metrics_frame(tolerance_s=4.0)])
+    m = pd.concat([metrics_frame(), metrics_frame(policy="optimal"), metrics_frame(tolerance_s=4.0),
+                   metrics_frame(timing="alarm")])
     out = best_configs(m)
-    assert out[["tolerance_s", "policy"]].values.tolist() == [[2.0, "greedy"], [2.0, "optimal"], [4.0, "greedy"]]
-    single = best_configs(metrics_frame(f1={"r1": [0.2, 0.7, 0.7]}))
+    assert out[["tolerance_s", "policy", "timing"]].values.tolist() == [
+        [2.0, "greedy", "alarm"], [2.0, "greedy", "change"], [2.0, "optimal", "change"], [4.0, "greedy", "change"]]
+    single = best_configs(metrics_frame({"r1": [(1, 0), (3, 0), (3, 0)]}))
     assert single.iloc[0]["best_combo_id"] == 1 and np.isnan(single.iloc[0]["loro_f1_mean"])
 
 
 def test_grid_summary():
     out = grid_summary(metrics_frame())
-    assert out["combo_id"].tolist() == [0, 1, 2] and (out["n_records"] == 3).all()
+    assert out["combo_id"].tolist() == [0, 1, 2] and (out["n_records"] == 4).all()
     c1 = out.set_index("combo_id").loc[1]
-    assert c1["f1_mean"] == pytest.approx(0.4) and c1["f1_median"] == pytest.approx(0.4)
-    assert c1["f1_std"] == pytest.approx(np.std([0.6, 0.2, 0.4], ddof=1))
-    tp, fp = 2 + 1 + 2, 2 + 3 + 2  # round(f1 * 4) per record
-    assert c1["pooled_f1"] == pytest.approx(2 * tp / (2 * tp + 2 * fp))
-    assert c1["mean_delay_s"] == pytest.approx(1.0) and c1["f1_chance_mean"] == pytest.approx(0.2)
+    f1s = [f(3, 1, 1), f(1, 1, 3), f(2, 0, 2)]
+    assert c1["f1_mean"] == pytest.approx(np.mean(f1s)) and c1["f1_median"] == pytest.approx(np.median(f1s))
+    assert c1["f1_std"] == pytest.approx(np.std(f1s, ddof=1))
+    assert c1["pooled_f1"] == pytest.approx(f(6, 2, 6)) and c1["pooled_precision"] == pytest.approx(0.75)
+    assert c1["pooled_f1_chance"] == pytest.approx(f(0.6, 8 - 0.6, 12 - 0.6))
+    assert c1["mean_delay_s"] == pytest.approx(2.0) and c1["false_alarms_per_hour_event_free"] == 0.0
+    c2 = out.set_index("combo_id").loc[2]
+    assert c2["false_alarms_per_hour_event_free"] == pytest.approx(16.0)
 
 
-def test_detection_metrics_order():
-    m = metrics_frame().sample(frac=1.0, random_state=1)
-    out = detection_metrics([m.iloc[:5], m.iloc[5:]])
-    assert out["record"].tolist() == sorted(out["record"].tolist())
-    assert len(out) == len(m)
+def test_read_metrics_order(tmp_path):
+    m = pd.concat([metrics_frame(), metrics_frame(timing="alarm")]).sample(frac=1.0, random_state=1)
+    paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    write_parquet(m.iloc[:5], paths[0], {"record": "first"})
+    write_parquet(m.iloc[5:], paths[1], {"record": "second"})
+    table = read_metrics(paths)
+    assert table.schema.metadata is None and table.num_rows == len(m)
+    assert read_metrics(paths[::-1]).equals(table)
+    out = table_frame(table)
+    assert out["record"].tolist()[:6] == ["r1"] * 6 and out["timing"].tolist()[:2] == ["alarm", "change"]
+    assert out["combo_id"].tolist()[:6] == [0, 0, 1, 1, 2, 2]
+    assert list(out["detector"].cat.categories) == ["adwin"]
+
+
+def test_study_nested_choice_over_pairs_and_timings():
+    worse = {rec: [(max(tp - 1, 0), fp + 1) for tp, fp in v] for rec, v in EVENT_FREE.items()}
+    m = pd.concat([
+        metrics_frame(EVENT_FREE, detector="hysteresis", stream="pirr", timing="change"),
+        metrics_frame(worse, detector="hysteresis", stream="pirr", timing="alarm"),
+        metrics_frame(worse, detector="adwin", stream="rr", timing="change"),
+        metrics_frame(worse, detector="adwin", stream="rr", timing="alarm"),
+    ], ignore_index=True)
+    out = study_table(m, "demo").set_index("timing")
+    assert out.index.tolist() == ["alarm", "change", "chosen"]
+    assert (out["n_records"] == 4).all() and (out["n_event_free_records"] == 1).all() and (out["n_events"] == 12).all()
+    assert out.loc["change", "n_candidates"] == 4 and out.loc["chosen", "n_candidates"] == 8
+    for timing in ("change", "chosen"):
+        row = out.loc[timing]
+        assert row["picked_detector"] == "hysteresis" and row["picked_timing"] == "change"
+        assert row["picked_combo_id"] == 1 and row["picked_share"] == 0.75 and row["n_distinct_picks"] == 2
+        assert row["loro_pooled_f1"] == pytest.approx(f(9, 40, 3))
+        assert row["loro_f1_mean"] == pytest.approx(6 / 7) and row["loro_f1_std"] == pytest.approx(0.0)
+        assert row["loro_false_alarms_per_hour_event_free"] == pytest.approx(80.0)
+        # chance pooled the same way: the placebo TP of the same choices (0.2 on r1-r3, 0 on r4)
+        assert row["loro_pooled_f1_chance"] == pytest.approx(f(0.6, 9 + 40 - 0.6, 12 - 0.6))
+        assert row["loro_f1_lift"] == pytest.approx(row["loro_f1_mean"] - row["loro_f1_chance"])
+    assert out.loc["alarm", "loro_pooled_f1"] < out.loc["change", "loro_pooled_f1"]
+    assert np.isnan(out.loc["chosen", "cpsc2021_u_mean"])
+
+
+def test_cpsc2021_table():
+    m = metrics_frame(EVENT_FREE, detector="hysteresis", stream="pirr")
+    u = {"r1": [3.0, 1.0], "r2": [2.0, 1.0], "r3": [0.0, 1.0], "r4": [-0.5, 1.0]}
+    m["cpsc_u"] = [u[r][c] for r, c in zip(m["record"], m["combo_id"])]
+    m["cpsc_ur"], m["cpsc_ue"] = 1.0, m["cpsc_u"] - 1.0
+    m["cpsc_class_true"], m["cpsc_class_pred"] = 2, 2
+    out = cpsc2021_table(m, "cpsc2021")
+    out = out[out["timing"] == "change"].set_index("record")
+    # held out r1: others' mean U 0.5 (combo 0) vs 1 (combo 1); r2: 5/6 vs 1; r3: 1.5 vs 1; r4: 5/3 vs 1
+    assert out.loc[["r1", "r2", "r3", "r4"], "combo_id"].tolist() == [1, 1, 0, 0]
+    assert out.loc[["r1", "r2", "r3", "r4"], "u"].tolist() == [1.0, 1.0, 0.0, -0.5]
+    assert out.loc["total", "u"] == pytest.approx(1.5 / 4)
+    assert out.loc["total", "insample_u_mean"] == pytest.approx(4.5 / 4)  # combo 0 on every record
+    assert study_table(m, "cpsc2021")["cpsc2021_u_mean"].iloc[0] == pytest.approx(1.5 / 4)
 
 
 def _scored_record(rng, record, events, fs=250.0, n_samples=450_000):
@@ -80,7 +181,9 @@ def _scored_record(rng, record, events, fs=250.0, n_samples=450_000):
     for g in grid:
         n = int(rng.integers(0, 20))
         s = np.sort(np.concatenate([rng.integers(0, n_samples, n), events + rng.integers(0, 800, len(events))]))
-        rows.append(pd.DataFrame({"combo_id": np.int32(g["combo_id"]), "sample": s.astype(np.int64)}))
+        change = np.maximum(s - rng.integers(0, 600, len(s)), 0)
+        rows.append(pd.DataFrame({"combo_id": np.int32(g["combo_id"]), "alarm_sample": s.astype(np.int64),
+                                  "change_sample": change.astype(np.int64), "direction": np.int8(0)}))
     meta = {"dataset": "demo", "record": record, "detector": "pagehinkley", "stream": "ecg", "fs": fs,
             "threshold_name": "threshold", "window_name": "ma_window", "grid": grid}
     ev_meta = {"fs": fs, "n_samples": n_samples, "duration_s": n_samples / fs}
@@ -92,20 +195,26 @@ def _scored_record(rng, record, events, fs=250.0, n_samples=450_000):
 def test_write_report_tables_deterministic(tmp_path):
     rng = np.random.default_rng(5)
     paths = []
-    for i, rec in enumerate(("d01", "d02", "d03")):
+    for i, rec in enumerate(("d01", "d02", "d03", "d04")):
         p = tmp_path / "metrics" / f"{rec}.parquet"
-        write_parquet(_scored_record(rng, rec, np.array([10_000 * (i + 1), 200_000])), p)
+        events = np.array([10_000 * (i + 1), 200_000]) if i < 3 else np.array([], np.int64)
+        write_parquet(_scored_record(rng, rec, events), p)
         paths.append(p)
+    keys = ("detection_metrics", "grid_summary", "best_configs", "study")
     digests = []
     for run in ("a", "b"):
-        outs = {k: tmp_path / run / f"{k}.parquet" for k in ("detection_metrics", "grid_summary", "best_configs")}
+        outs = {k: tmp_path / run / f"{k}.parquet" for k in keys}
         write_report_tables(paths[::-1] if run == "b" else paths, outs, "demo", "abc123")
         digests.append([p.read_bytes() for p in outs.values()])
     assert digests[0] == digests[1]
-    meta = read_metadata(tmp_path / "a" / "best_configs.parquet")
+    meta = read_metadata(tmp_path / "a" / "study.parquet")
     assert meta["config_hash"] == "abc123" and meta["dataset"] == "demo" and meta["ecgflow_version"] == __version__
     best = pd.read_parquet(tmp_path / "a" / "best_configs.parquet")
-    assert len(best) == 4 and (best["n_records"] == 3).all()
+    assert len(best) == 2 * 2 * 2 and (best["n_records"] == 4).all() and (best["n_event_free_records"] == 1).all()
     assert (best["oracle_f1_mean"] >= best["insample_f1_mean"] - 1e-12).all()
     summary = pd.read_parquet(tmp_path / "a" / "grid_summary.parquet")
-    assert len(summary) == 8 * 2 * 2
+    assert len(summary) == 8 * 2 * 2 * 2 and summary["false_alarms_per_hour_event_free"].notna().all()
+    study = pd.read_parquet(tmp_path / "a" / "study.parquet")
+    assert len(study) == 2 * 2 * 3
+    assert (study["n_candidates"] == study["timing"].map({"alarm": 8, "change": 8, "chosen": 16})).all()
+    assert study["loro_pooled_f1"].between(0, 1).all() and study["loro_pooled_f1_chance"].between(0, 1).all()

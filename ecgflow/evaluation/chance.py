@@ -2,8 +2,10 @@
 
 The placebo fires periodically, ``n`` times over the record: detection ``k`` (0..n-1) at sample
 ``floor((k + u) x n_samples / n)``, where ``u`` in [0, 1) is the phase as a fraction of the period.
-Its chance F1 is the mean F1 over a fixed set of phases drawn with a seeded generator, matched with
-the same policy and tolerances as the run. Placebo detections outside every event window cannot
+Its mean true positives over a fixed set of phases drawn with a seeded generator, matched with the
+same policy and tolerances as the run, give the chance F1: with the detection count fixed, F1 is
+linear in TP, so the F1 of the mean TP is the mean F1 over the phases, and chance pools over records
+exactly as F1 does (summed TP, FP, FN). Placebo detections outside every event window cannot
 match, so only the ones inside windows are generated: the cost does not grow with ``n``.
 """
 
@@ -52,18 +54,17 @@ def placebo_in_windows(n, n_samples, u, ev, tol_e, pre):
 
 
 @njit(cache=True)
-def chance_f1_many(ns, n_samples, phases, ev, tol_e, pre, optimal):
-    """Mean placebo F1 over ``phases`` for each detection count in ``ns``."""
+def chance_tp_many(ns, n_samples, phases, ev, tol_e, pre, optimal):
+    """Mean placebo true positives over ``phases`` for each detection count in ``ns``."""
     out = np.zeros(ns.shape[0])
-    n_ev = ev.shape[0]
     for r in range(ns.shape[0]):
         n = ns[r]
-        if n == 0 or n_ev == 0:
+        if n == 0 or ev.shape[0] == 0:
             continue
-        total = 0.0
+        total = 0
         for u in phases:
             det = placebo_in_windows(n, n_samples, u, ev, tol_e, pre)
-            tp = np.sum(match(det, ev, tol_e, pre, optimal) >= 0)
-            total += 2.0 * tp / (n + n_ev)
+            total += np.sum(match(det, ev, tol_e, pre, optimal) >= 0)
         out[r] = total / phases.shape[0]
     return out
+

@@ -10,9 +10,11 @@ adaptive one that ends at or before the next event), which both algorithms rely 
 - ``greedy``: detections in time order; each takes, among the unmatched events in its window, the
   one with the smallest absolute delay (on a tie, the event before the detection). With
   ``pre = 0`` that is the latest unmatched event at or before the detection.
-- ``optimal``: a maximum matching, and among those one with the least total delay. Total delay is
-  ``sum(matched d) - sum(matched e)``, and any matching can be uncrossed without changing its
-  size or total delay, so a dynamic programme over order-preserving matchings is exact. It visits
+- ``optimal``: a maximum matching, and among those one with the least total absolute delay
+  ``sum |d - e|`` (the quantity greedy minimises locally; with ``pre = 0`` every delay is
+  non-negative). The windows' starts ``e - pre`` and ends both never decrease along the events, so
+  two crossing pairs can always be uncrossed into two valid pairs, and ``|d - e|`` does not grow
+  under uncrossing: a dynamic programme over order-preserving matchings is exact. It visits
   each (event, detection-in-its-window) pair once: O(n_events log n_detections + pairs).
 """
 
@@ -68,13 +70,13 @@ def match_greedy(det, ev, tol_e, pre):
 
 @njit(cache=True)
 def _better(c1, s1, c2, s2):
-    """(count c1, total delay s1) strictly better than (c2, s2)."""
+    """(count c1, total absolute delay s1) strictly better than (c2, s2)."""
     return c1 > c2 or (c1 == c2 and s1 < s2)
 
 
 @njit(cache=True)
 def match_optimal(det, ev, tol_e, pre):
-    """Maximum matching with least total delay (see module docstring); inputs sorted ascending."""
+    """Maximum matching with least total absolute delay (see module docstring); inputs sorted ascending."""
     n, m = ev.shape[0], det.shape[0]
     match = np.full(m, -1, np.int64)
     if n == 0 or m == 0:
@@ -87,7 +89,7 @@ def match_optimal(det, ev, tol_e, pre):
     cnt = np.zeros(off[n], np.int64)
     tot = np.zeros(off[n], np.int64)
     choice = np.full(off[n], -1, np.int64)
-    # g_i(j), j in [lo_i, hi_i]: best (count, total delay) of events 0..i using detections < j.
+    # g_i(j), j in [lo_i, hi_i]: best (count, total |delay|) of events 0..i using detections < j.
     for i in range(n):
         best_c, best_s, best_j = -1, 0, -1
         for j in range(lo[i], hi[i] + 1):
@@ -103,7 +105,7 @@ def match_optimal(det, ev, tol_e, pre):
             else:
                 cnt[r], tot[r] = pc, ps
             if j < hi[i]:
-                c, s = pc + 1, ps + det[j] - ev[i]
+                c, s = pc + 1, ps + abs(det[j] - ev[i])
                 if best_j < 0 or _better(c, s, best_c, best_s):
                     best_c, best_s, best_j = c, s, j
     j = hi[n - 1]

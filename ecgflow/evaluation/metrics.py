@@ -40,20 +40,30 @@ def check_parameters(tolerance, pre_tolerance, policy, adaptive_fraction, n_samp
             raise ConfigError("n_samples", "is required with adaptive_fraction (length of the last regime)")
 
 
-def f1_score(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    """(precision, recall, F1); each 0.0 when its denominator is 0."""
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+def precision_recall_f1(tp, fp, fn):
+    """(precision, recall, F1) from counts: the project's one definition.
+
+    precision = TP / (TP + FP), recall = TP / (TP + FN), F1 = their harmonic mean
+    = 2 TP / (2 TP + FP + FN); each 0.0 where its denominator is 0. Scalars give floats; arrays
+    (or pandas columns) give float arrays. Counts may be fractional (a placebo's mean TP).
+    """
+    tp, fp, fn = (np.asarray(x, np.float64) for x in (tp, fp, fn))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    if precision.ndim == 0:
+        return float(precision), float(recall), float(f1)
     return precision, recall, f1
 
 
-def delay_penalised(f1: float, mean_delay: float, tolerance: float) -> float:
+def delay_penalised(f1, mean_delay, tolerance):
     """``F1 / (1 + max(mean_delay, 0) / tolerance)``: early (negative) mean delays are not penalised;
-    F1 itself for a zero tolerance, 0.0 without matches."""
-    if math.isnan(mean_delay):
-        return 0.0
-    return f1 / (1 + max(mean_delay, 0.0) / tolerance) if tolerance > 0 else f1
+    F1 itself for a zero tolerance, 0.0 without matches (NaN mean delay). Scalars or arrays."""
+    f1, mean_delay = np.asarray(f1, np.float64), np.asarray(mean_delay, np.float64)
+    scale = 1 + np.maximum(np.nan_to_num(mean_delay), 0.0) / tolerance if tolerance > 0 else 1.0
+    out = np.where(np.isnan(mean_delay), 0.0, f1 / scale)
+    return float(out) if out.ndim == 0 else out
 
 
 def evaluate_detections(detections, events, tolerance=500, pre_tolerance=0, policy="greedy",
@@ -87,7 +97,7 @@ def evaluate_detections(detections, events, tolerance=500, pre_tolerance=0, poli
     delays = pairs[:, 0] - pairs[:, 1]
     tp = int(hit.sum())
     fp, fn = len(det) - tp, len(ev) - tp
-    precision, recall, f1 = f1_score(tp, fp, fn)
+    precision, recall, f1 = precision_recall_f1(tp, fp, fn)
     mean_delay = float(delays.mean()) if tp else math.nan
     detected, delay_sum, n_false = episode_counts(det, ev, tol_e, np.int64(pre_tolerance))
     duration = math.nan if n_samples is None else float(n_samples)

@@ -1,126 +1,181 @@
 """Aggregated report tables built from the per-record metrics tables.
 
-Across-record summaries (grid summary, best configurations) use only records with at least one
-ground-truth event: on a record without events every F1 is 0 whatever the detector does.
-Standard deviations are sample standard deviations (ddof=1; NaN for a single record).
-Choices among combinations break ties by the lowest combo_id; means are compared after rounding
-to 12 decimals so that floating-point noise cannot decide a tie.
+Every summary counts every record: pooled precision, recall and F1 (summed TP, FP, FN) and false
+alarms per hour run over all records, event-free ones included, and false alarms per hour on the
+event-free records are reported on their own. Per-record means and spreads of F1, precision and
+recall run over the records with at least one event (on an event-free record every F1 is 0).
+Choices among combinations maximise the pooled F1 over all records (so false alarms on event-free
+records count against a combination); see :mod:`ecgflow.report.study` for the leave-one-record-out
+machinery, ties and rounding. Standard deviations are sample standard deviations (ddof=1).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ..errors import InputError
+from ..evaluation.metrics import precision_recall_f1
 from ..parquet import write_parquet
+from .study import (
+    COMBO_COLUMNS, HELD_OUT_KEYS, choose_insample, choose_loro, cpsc2021_table, first_max, held_out, stack,
+    study_table,
+)
 
-RUN_KEYS = ["detector", "stream", "tolerance_s", "policy"]
-COMBO_COLUMNS = ["threshold_name", "threshold", "window_name", "window", "min_gap_s"]
+RUN_KEYS = ["detector", "stream", "tolerance_s", "policy", "timing"]
+ORDER = ["detector", "stream", "record", "combo_id", "tolerance_s", "policy", "timing"]
+STRING_COLUMNS = ["dataset", "record", "detector", "stream", "threshold_name", "window_name", "policy", "timing"]
 
 
-def detection_metrics(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """All metric rows in one table, ordered by detector, stream, record, combo, tolerance, policy."""
-    if not frames:
+def read_metrics(paths) -> pa.Table:
+    """Per-record metrics tables as one Arrow table (string columns dictionary-encoded), rows ordered
+    by detector, stream, record, combo, tolerance, policy, timing whatever the order of ``paths``."""
+    if not paths:
         raise InputError("metrics", "no metrics tables to combine")
-    out = pd.concat(frames, ignore_index=True)
-    keys = ["detector", "stream", "record", "combo_id", "tolerance_s", "policy"]
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+    tables = []
+    for p in paths:
+        names = pq.read_schema(p).names
+        missing = [c for c in ORDER if c not in names]
+        if missing:
+            raise InputError(p, f"missing column(s) {missing}")
+        tables.append(pq.read_table(p, read_dictionary=[c for c in STRING_COLUMNS if c in names]))
+    table = pa.concat_tables(tables, promote_options="permissive").replace_schema_metadata(None)
+    keys = table.select(ORDER).to_pandas()
+    codes = [pd.factorize(keys[c].astype(str), sort=True)[0] if c in STRING_COLUMNS else keys[c].to_numpy()
+             for c in ORDER]
+    table = table.take(np.lexsort(codes[::-1]))
+    for c in STRING_COLUMNS:  # one dictionary per column, in order of first appearance in the sorted rows
+        if c in table.column_names:
+            encoded = pc.dictionary_encode(table[c].cast(pa.string()).combine_chunks())
+            table = table.set_column(table.column_names.index(c), c, encoded)
+    return table
 
 
-def _with_events(metrics: pd.DataFrame) -> pd.DataFrame:
-    return metrics[metrics["n_events"] > 0]
+def metrics_frame(table: pa.Table) -> pd.DataFrame:
+    """:func:`read_metrics`' table as a DataFrame, string columns as categoricals in sorted order
+    (memory; sorting and grouping then follow the values, not the files' order). The table's buffers
+    are released as they are converted: it cannot be used afterwards."""
+    out = table.to_pandas(split_blocks=True, self_destruct=True)
+    for c in STRING_COLUMNS:
+        if c in out.columns:
+            col = out[c] if isinstance(out[c].dtype, pd.CategoricalDtype) else out[c].astype("category")
+            out[c] = col.cat.reorder_categories(sorted(col.cat.categories))
+    return out
 
 
-def _pooled_f1(tp, fp, fn):
-    denom = 2 * tp + fp + fn
-    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+def _plain_strings(table: pd.DataFrame) -> pd.DataFrame:
+    """Summary tables carry plain string columns (no categoricals)."""
+    for c in STRING_COLUMNS:
+        if c in table.columns and isinstance(table[c].dtype, pd.CategoricalDtype):
+            table[c] = table[c].astype(str)
+    return table
 
 
 def grid_summary(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per detector, stream, combination, tolerance and policy, across records with events:
-    mean/std/median of F1, precision, recall; pooled F1 (from summed TP/FP/FN); mean delay in
-    seconds over all matches; mean chance F1 and lift; mean false alarms per hour; record count."""
-    m = _with_events(metrics).assign(_delay_sum=lambda d: d["mean_delay_s"].fillna(0.0) * d["tp"])
-    keys = ["detector", "stream", "combo_id", "tolerance_s", "policy"]
-    g = m.groupby(keys, sort=True)
-    stats = {f"{col}_{fn}": (col, fn) for col in ("f1", "precision", "recall") for fn in ("mean", "std", "median")}
+    """Per detector, stream, combination, tolerance, policy and timing:
+
+    - over every record: ``n_records``, ``n_event_free_records``, summed ``n_events``, ``tp``, ``fp``,
+      ``fn``; ``pooled_precision``, ``pooled_recall``, ``pooled_f1`` and ``pooled_f1_chance`` (from the
+      placebo's summed mean TP) with ``pooled_f1_lift``; ``mean_delay_s`` over every match;
+      ``false_alarms_per_hour`` and ``false_alarms_per_hour_event_free`` (NaN without such records);
+    - over records with events: ``f1``, ``precision``, ``recall`` ``_mean``/``_std``/``_median``,
+      ``f1_chance_mean``, ``f1_lift_mean``, ``delay_penalised_f1_mean``, ``episode_recall_mean``.
+    """
+    keys = ["detector", "stream", "combo_id", "tolerance_s", "policy", "timing"]
+    cols = [*keys, *COMBO_COLUMNS, "record", "n_events", "tp", "fp", "fn", "tp_chance", "n_detections", "duration_h"]
+    m = metrics[cols].assign(
+        _delay_sum=metrics["mean_delay_s"].fillna(0.0) * metrics["tp"],
+        _free=(metrics["n_events"] == 0).astype(np.int64),
+        _free_fp=np.where(metrics["n_events"] == 0, metrics["fp"], 0),
+        _free_h=np.where(metrics["n_events"] == 0, metrics["duration_h"], 0.0),
+    )
+    g = m.groupby(keys, sort=True, observed=True)
     out = g.agg(
-        **{c: (c, "first") for c in COMBO_COLUMNS}, **stats,
-        tp=("tp", "sum"), fp=("fp", "sum"), fn=("fn", "sum"), _delay_sum=("_delay_sum", "sum"),
-        f1_chance_mean=("f1_chance", "mean"), f1_lift_mean=("f1_lift", "mean"),
-        delay_penalised_f1_mean=("delay_penalised_f1", "mean"),
-        false_alarms_per_hour_mean=("false_alarms_per_hour", "mean"),
-        episode_recall_mean=("episode_recall", "mean"), n_records=("record", "nunique"),
+        **{c: (c, "first") for c in COMBO_COLUMNS}, n_records=("record", "size"), n_event_free_records=("_free", "sum"),
+        n_events=("n_events", "sum"), tp=("tp", "sum"), fp=("fp", "sum"), fn=("fn", "sum"),
+        tp_chance=("tp_chance", "sum"), n_detections=("n_detections", "sum"), _delay_sum=("_delay_sum", "sum"),
+        _hours=("duration_h", "sum"), _free_fp=("_free_fp", "sum"), _free_h=("_free_h", "sum"),
     ).reset_index()
-    out["pooled_f1"] = _pooled_f1(out["tp"], out["fp"], out["fn"])
+    per_rec_cols = ["f1", "precision", "recall", "f1_chance", "f1_lift", "delay_penalised_f1", "episode_recall"]
+    ev = metrics.loc[metrics["n_events"] > 0, [*keys, *per_rec_cols]].groupby(keys, sort=True, observed=True)
+    stats = {f"{col}_{fn}": (col, fn) for col in ("f1", "precision", "recall") for fn in ("mean", "std", "median")}
+    per_rec = ev.agg(**stats, f1_chance_mean=("f1_chance", "mean"), f1_lift_mean=("f1_lift", "mean"),
+                     delay_penalised_f1_mean=("delay_penalised_f1", "mean"),
+                     episode_recall_mean=("episode_recall", "mean")).reset_index()
+    out = out.merge(per_rec, on=keys, how="left", sort=False)
+    p, r, f1 = precision_recall_f1(out["tp"], out["fp"], out["fn"])
+    out["pooled_precision"], out["pooled_recall"], out["pooled_f1"] = p, r, f1
+    tpc = out["tp_chance"]
+    out["pooled_f1_chance"] = precision_recall_f1(tpc, out["n_detections"] - tpc, out["n_events"] - tpc)[2]
+    out["pooled_f1_lift"] = out["pooled_f1"] - out["pooled_f1_chance"]
     out["mean_delay_s"] = np.where(out["tp"] > 0, out["_delay_sum"] / out["tp"].clip(lower=1), np.nan)
-    return out.drop(columns="_delay_sum")
+    out["false_alarms_per_hour"] = out["fp"] / out["_hours"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        free_fa = np.where(out["_free_h"] > 0, out["_free_fp"] / out["_free_h"], np.nan)
+    out["false_alarms_per_hour_event_free"] = free_fa
+    return _plain_strings(out.drop(columns=["_delay_sum", "_hours", "_free_fp", "_free_h"]))
 
 
-def _argmax_first(values: np.ndarray) -> np.ndarray:
-    """Column index of each row's maximum (rounded), the first on ties; NaN counts as lowest."""
-    v = np.round(np.nan_to_num(values, nan=-np.inf), 12)
-    return np.argmax(v, axis=-1)
-
-
-def _select(group: pd.DataFrame) -> dict:
-    f1 = group.pivot(index="record", columns="combo_id", values="f1").sort_index().sort_index(axis=1)
-    chance = group.pivot(index="record", columns="combo_id", values="f1_chance").reindex_like(f1)
-    combos = f1.columns.to_numpy()
-    F, C = f1.to_numpy(), chance.to_numpy()
-    n = F.shape[0]
-    best = int(_argmax_first(np.nanmean(F, axis=0)))
-    rows = np.arange(n)
-    oracle = _argmax_first(F)
-    out = {
-        "n_records": n, "n_combos": len(combos), "best_combo_id": int(combos[best]),
-        "insample_f1_mean": float(np.nanmean(F[:, best])), "insample_f1_chance": float(np.nanmean(C[:, best])),
-        "oracle_f1_mean": float(F[rows, oracle].mean()), "oracle_f1_chance": float(C[rows, oracle].mean()),
-        "loro_f1_mean": np.nan, "loro_f1_std": np.nan, "loro_f1_chance": np.nan, "loro_n_distinct": 0,
+def _run_row(s) -> dict:
+    """In-sample, oracle and LORO figures of one run's stack (candidates: its combinations)."""
+    v, with_ev = s.values, s.n_events > 0
+    best = choose_insample(s)
+    insample = held_out(s, np.full(len(s.records), best))
+    rows = np.flatnonzero(with_ev)
+    oracle = first_max(v["f1"][rows])
+    loro = held_out(s, choose_loro(s))
+    return {
+        "n_records": len(s.records), "n_event_free_records": int((~with_ev).sum()), "n_combos": len(s.cands),
+        "best_combo_id": int(s.cands["combo_id"].iloc[best]),
+        **{("best_" + c if c in ("threshold", "window", "min_gap_s") else c): s.cands[c].iloc[best]
+           for c in COMBO_COLUMNS},
+        **{f"insample_{k}": insample[k] for k in ("pooled_f1", "pooled_f1_chance", "f1_mean", "f1_chance",
+                                                   "false_alarms_per_hour", "false_alarms_per_hour_event_free")},
+        "oracle_f1_mean": float(v["f1"][rows, oracle].mean()) if len(rows) else np.nan,
+        "oracle_f1_chance": float(v["f1_chance"][rows, oracle].mean()) if len(rows) else np.nan,
+        **{f"loro_{k}": loro[k] for k in HELD_OUT_KEYS}, "loro_n_distinct": loro["n_distinct"],
     }
-    if n > 1:
-        others = np.stack([np.nanmean(np.delete(F, r, axis=0), axis=0) for r in range(n)])
-        pick = _argmax_first(others)
-        held = F[rows, pick]
-        out.update(loro_f1_mean=float(held.mean()), loro_f1_std=float(held.std(ddof=1)),
-                   loro_f1_chance=float(C[rows, pick].mean()), loro_n_distinct=int(len(np.unique(pick))))
-    return out
 
 
 def best_configs(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per detector, stream, tolerance and policy (records with events only):
+    """Per detector, stream, tolerance, policy and timing (every record counts):
 
-    - ``best_*`` / ``insample_*``: the combination with the best mean F1 across records, chosen and
-      scored on the same records (in-sample, optimistic), with its mean chance F1;
-    - ``oracle_*``: mean over records of each record's best F1 across combinations (and the mean
-      chance F1 of those per-record choices): an upper bound, not a result;
-    - ``loro_*``: leave-one-record-out: for each record, the combination with the best mean F1 on
-      the other records, scored on the held-out record; mean and std over records, mean chance
-      F1, and how many distinct combinations the folds chose.
+    - ``best_*`` / ``insample_*``: the combination with the best pooled F1 over all records, chosen and
+      scored on the same records (optimistic), with its pooled and mean chance F1 and false alarms;
+    - ``oracle_*``: mean over records with events of each record's best F1 across combinations (and
+      the mean chance F1 of those choices): an upper bound, not a result;
+    - ``loro_*``: leave-one-record-out: for each record, the combination with the best pooled F1 on
+      the other records, scored on the held-out record (summaries as in :mod:`ecgflow.report.study`:
+      mean/std F1 over records with events and its chance, pooled F1 and its chance, delays, false
+      alarms per hour), and how many distinct combinations the folds chose.
     """
-    m = _with_events(metrics)
-    combo_info = m.drop_duplicates(["detector", "stream", "combo_id"]).set_index(["detector", "stream", "combo_id"])
     rows = []
-    for key, group in m.groupby(RUN_KEYS, sort=True):
-        sel = _select(group)
-        info = combo_info.loc[(key[0], key[1], sel["best_combo_id"])]
-        rows.append({**dict(zip(RUN_KEYS, key)), "n_records": sel.pop("n_records"),
-                     "best_combo_id": sel.pop("best_combo_id"),
-                     **{("best_" + c if c in ("threshold", "window", "min_gap_s") else c): info[c] for c in COMBO_COLUMNS},
-                     **sel})
+    for key, group in metrics.groupby(RUN_KEYS, sort=True, observed=True):
+        s = stack(group, ["combo_id"])
+        if s.cands.empty:
+            continue
+        rows.append({**dict(zip(RUN_KEYS, key)), **_run_row(s)})
     out = pd.DataFrame(rows)
     if not out.empty:
         out["insample_f1_lift"] = out["insample_f1_mean"] - out["insample_f1_chance"]
-        out["loro_f1_lift"] = out["loro_f1_mean"] - out["loro_f1_chance"]
-    return out
+        out["insample_pooled_f1_lift"] = out["insample_pooled_f1"] - out["insample_pooled_f1_chance"]
+    return _plain_strings(out)
 
 
 def write_report_tables(metric_paths, outputs: dict, dataset: str, config_hash: str) -> None:
     """Read per-record metrics tables and write ``outputs`` (keys ``detection_metrics``,
-    ``grid_summary``, ``best_configs``: Parquet paths) with dataset and config hash as metadata."""
-    metrics = detection_metrics([pd.read_parquet(p) for p in metric_paths])
+    ``grid_summary``, ``best_configs``, ``study``, and optionally ``cpsc2021_score``: Parquet paths)
+    with dataset and config hash as metadata."""
+    table = read_metrics(list(metric_paths))
     meta = {"dataset": dataset, "config_hash": config_hash}
-    write_parquet(metrics, outputs["detection_metrics"], meta)
+    write_parquet(table, outputs["detection_metrics"], meta)
+    metrics = metrics_frame(table)
+    del table
     write_parquet(grid_summary(metrics), outputs["grid_summary"], meta)
     write_parquet(best_configs(metrics), outputs["best_configs"], meta)
+    write_parquet(_plain_strings(study_table(metrics, dataset)), outputs["study"], meta)
+    if "cpsc2021_score" in outputs:
+        write_parquet(_plain_strings(cpsc2021_table(metrics, dataset)), outputs["cpsc2021_score"], meta)
