@@ -16,20 +16,22 @@ $(STAMP): pyproject.toml
 # profiles/default is Snakemake's workflow profile: every run in this folder uses it.
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile rules
 
 report: run
-	$(BIN)/snakemake --report results/report.html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/detectors.py
 	$(BIN)/python benchmarks/evaluation.py
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/pipeline.py
 
 clean:
 	rm -rf results/demo results/logs results/train results/benchmarks .snakemake

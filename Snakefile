@@ -17,11 +17,11 @@ include: "rules/train.smk"
 
 
 rule all:
+    default_target: True
     input:
         targets(TIDY_TARGETS),
         targets(REPORT_TARGETS),
         TRAIN_TARGETS,
-    default_target: True
 
 
 rule tidy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,19 @@ def list_records(name: str, data_dir) -> list[str]:
 def has_signal(data_dir, record: str) -> bool:
     """Whether a record has a header (and so a signal) besides its annotations."""
     return (Path(data_dir) / f"{record}.hea").exists()
+
+
+def signal_files(data_dir, record: str) -> list[str]:
+    """Names of the signal files that a record's header lists (those of its segments for a
+    multi-segment record), each once, in header order."""
+    header = Path(data_dir) / f"{record}.hea"
+    lines = [line.split() for line in header.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise InputError(header, "empty header")
+    names = dict.fromkeys(fields[0] for fields in lines[1:] if fields[0] != "~")  # "~": no file (a gap)
+    if "/" not in lines[0][0]:
+        return list(names)
+    files = {}  # multi-segment: each segment is a record of its own
+    for segment in names:
+        files.update(dict.fromkeys([f"{segment}.hea", *signal_files(data_dir, segment)]))
+    return list(files)

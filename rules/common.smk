@@ -1,17 +1,25 @@
-# Shared definitions: validated config, the record list, and the (detector, stream, record) jobs.
+# Shared definitions: validated config, the record list, the (detector, stream) pairs of each record,
+# and the params (canonical config parts, code hashes) that decide what reruns.
+import ast
+import functools
 import hashlib
-import re
 import json
+import re
 from pathlib import Path
 
 from snakemake.utils import validate
 
-from ecgflow.grid import canonical_stream_grid
-from ecgflow.sources import dataset_spec, has_signal, list_records
+from ecgflow.config_check import check_config, typed_overrides
+from ecgflow.evaluation import evaluation_settings
+from ecgflow.record_jobs import pair_key
+from ecgflow.record_jobs.detect import pair_setup
+from ecgflow.sources import dataset_spec, has_signal, list_records, signal_files
 from ecgflow.streams import BEAT_STREAMS, STREAMS
+from ecgflow.training.targets import FIGURE_TITLES, figure_outputs
 
-
+typed_overrides(config, f"{workflow.basedir}/config/schema/config.schema.yaml")
 validate(config, "../config/schema/config.schema.yaml", set_default=True)
+check_config(config)
 
 DATASET = config["dataset"]
 SPEC = dataset_spec(DATASET)
@@ -35,12 +43,17 @@ if config["records"]:
     SIGNAL_RECORDS = [r for r in SIGNAL_RECORDS if r in config["records"]]
 ANNOTATION_RECORDS = [r for r in RECORDS if r not in SIGNAL_RECORDS]
 
-DETECT_JOBS = [
-    (detector, stream, record)
-    for detector, spec in sorted(config["detectors"].items())
-    for stream in sorted(spec["streams"])
-    for record in (RECORDS if stream in BEAT_STREAMS else SIGNAL_RECORDS)
-]
+# record -> the configured (detector, stream) pairs that run on it (the ecg stream needs a signal)
+RECORD_PAIRS = {
+    record: [
+        (detector, stream)
+        for detector, spec in sorted(config["detectors"].items())
+        for stream in sorted(spec["streams"])
+        if stream in BEAT_STREAMS or record in SIGNAL_RECORDS
+    ]
+    for record in RECORDS
+}
+DETECT_RECORDS = [r for r in RECORDS if RECORD_PAIRS[r]]
 
 
 def targets(files):
@@ -48,17 +61,24 @@ def targets(files):
 
     def files_of_dataset(wildcards):
         if DATASET != "demo" and not Path(RAW).is_dir():
-            raise ValueError(f"config key 'data_dir': {RAW} is not a folder (`snakemake download` fetches {DATASET} there)")
+            raise ValueError(
+                f"config key 'data_dir': {RAW} is not a folder (`snakemake download` fetches {DATASET} there)"
+            )
         return files
 
     return files_of_dataset
 
 
-def with_report(outputs, category):
-    """Output dict with its figures (keys ``fig_*``) marked for `snakemake --report`."""
+def training_figures(task, name, category):
+    """The figure outputs of a task, marked for `snakemake --report` with a name and a caption."""
     return {
-        key: report(path, caption=f"../report/train_{key[4:]}.rst", category=category) if key.startswith("fig_") else path
-        for key, path in outputs.items()
+        f: report(
+            path,
+            caption=f"../report/train_{f}.rst",
+            category=category,
+            labels={"model": name, "figure": FIGURE_TITLES[f]},
+        )
+        for f, path in figure_outputs(task, name).items()
     }
 
 
@@ -77,20 +97,65 @@ def log_path(rule, *wildcards):
     return str(Path("results", "logs", DATASET, rule, *wildcards)) + ".log"
 
 
+def benchmark_path(rule, *wildcards):
+    """Snakemake's time and memory record of a job: results/benchmarks/{dataset}/{rule}/{wildcards...}.tsv."""
+    return str(Path("results", "benchmarks", DATASET, rule, *wildcards)) + ".tsv"
+
+
 def one_of(names):
     """Wildcard constraint matching exactly these names."""
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
-def source_hash(*parts):
-    """Hash of ecgflow source (sub-packages or modules), passed as a param so that editing it reruns the jobs."""
-    root = Path(workflow.basedir) / "ecgflow"
-    digest = hashlib.sha256()
-    for part in parts:
-        path = root / part
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]:
-            digest.update(file.relative_to(root).as_posix().encode())
-            digest.update(file.read_bytes())
+def module_file(name):
+    """The source file of ecgflow module ``name`` (dotted), or None when it is not one."""
+    path = Path(workflow.basedir, *name.split("."))
+    for file in (path.with_suffix(".py"), path / "__init__.py"):
+        if file.is_file():
+            return file
+    return None
+
+
+@functools.cache
+def imported_modules(file, package):
+    """The ecgflow modules that a source file imports (at any level, relative imports resolved
+    against ``package``), each with the packages that importing it runs."""
+    found = set()
+    for node in ast.walk(ast.parse(Path(file).read_text(), filename=str(file))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] == "ecgflow" and module_file(name):
+                parts = name.split(".")
+                found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return frozenset(found)
+
+
+@functools.cache
+def code_hash(script):
+    """Hash of a rule's script (path relative to the workflow folder) and of exactly the ecgflow
+    modules it runs (its imports, followed through the package), passed as a param: editing any of
+    them reruns the rule's jobs, editing other modules does not."""
+    todo, seen = list(imported_modules(Path(workflow.basedir, script), "")), set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            file = module_file(name)
+            package = name if file.name == "__init__.py" else name.rpartition(".")[0]
+            todo.extend(imported_modules(file, package))
+    digest = hashlib.sha256(Path(workflow.basedir, script).read_bytes())
+    for name in sorted(seen):
+        digest.update(name.encode())
+        digest.update(module_file(name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -98,30 +163,38 @@ def source_hash(*parts):
 
 
 def raw_inputs(wildcards):
-    """The WFDB files a record is read from (the signal files are checked by the reader itself)."""
+    """The WFDB files a record is read from: annotations, and for a record with a signal its
+    header and the signal files that header names."""
     exts = dict.fromkeys([SPEC.rhythm_ext, SPEC.beat_ext])
+    files = [f"{RAW}/{wildcards.record}.{ext}" for ext in exts]
     if wildcards.record in SIGNAL_RECORDS:
-        exts = {"hea": None, **exts}
-    return [f"{RAW}/{wildcards.record}.{ext}" for ext in exts]
+        signals = [f"{wildcards.record}.dat"] if DATASET == "demo" else signal_files(RAW, wildcards.record)
+        files = [f"{RAW}/{wildcards.record}.hea", *(f"{RAW}/{name}" for name in signals), *files]
+    return files
+
+
+def record_setups(wildcards):
+    """The setups of exactly the pairs that run on this record, keyed "<detector>/<stream>"."""
+    return {pair_key(d, s): pair_setup(config["detectors"], d, s) for d, s in RECORD_PAIRS[wildcards.record]}
 
 
 def detect_inputs(wildcards):
-    """The ecg stream reads the tidy signal; the beat streams read the beats table."""
-    if wildcards.stream == "ecg":
-        return {"tidy": f"{RES}/tidy/{wildcards.record}.parquet"}
-    return {"beats": f"{RES}/beats/{wildcards.record}.parquet"}
+    """The tidy signal when the ecg stream runs on the record, the beats table when a beat stream does."""
+    streams = {s for _, s in RECORD_PAIRS[wildcards.record]}
+    inputs = {}
+    if "ecg" in streams:
+        inputs["tidy"] = f"{RES}/tidy/{wildcards.record}.parquet"
+    if streams - {"ecg"}:
+        inputs["beats"] = f"{RES}/beats/{wildcards.record}.parquet"
+    return inputs
 
 
-def detect_setup(wildcards):
-    """Only this detector's semantics, its fixed params (the stream's own ``params`` override the
-    detector's) and this stream's grid, in canonical form."""
-    spec = config["detectors"][wildcards.detector]
-    stream = dict(spec["streams"][wildcards.stream])
-    key = f"detectors.{wildcards.detector}.streams.{wildcards.stream}"
-    return canonical(
-        {
-            "semantics": spec.get("semantics", "river"),
-            "params": {**(spec.get("params") or {}), **(stream.pop("params", None) or {})},
-            "grid": canonical_stream_grid(stream, wildcards.detector, wildcards.stream, key),
-        }
-    )
+def score_inputs(wildcards):
+    """The record's detections and events; for cpsc2021 also its beats (the CPSC 2021 score needs them)."""
+    inputs = {
+        "detections": f"{RES}/detections/{wildcards.record}.parquet",
+        "events": f"{RES}/events/{wildcards.record}.parquet",
+    }
+    if DATASET == "cpsc2021":
+        inputs["beats"] = f"{RES}/beats/{wildcards.record}.parquet"
+    return inputs

@@ -1,23 +1,24 @@
-# Detect stage: one job per (detector, stream, record) sweeps that detector's whole grid on the stream.
+# Detect stage: one job per record sweeps every configured (detector, stream) pair of that record
+# over its whole grid, into one file.
 
-DETECT_TARGETS = [f"{RES}/detections/{d}/{s}/{r}.parquet" for d, s, r in DETECT_JOBS]
+DETECT_TARGETS = expand(f"{RES}/detections/{{record}}.parquet", record=DETECT_RECORDS)
 
 
-rule detect_grid:
+rule detect_record:
     input:
         unpack(detect_inputs),
     output:
-        f"{RES}/detections/{{detector}}/{{stream}}/{{record}}.parquet",
-    params:
-        setup=detect_setup,
-        code=source_hash("detectors", "streams", "grid", "sweep"),
-    wildcard_constraints:
-        detector=one_of(sorted(config["detectors"])),
-        stream=one_of(STREAMS),
+        f"{RES}/detections/{{record}}.parquet",
+    log:
+        log_path("detect", "{record}"),
+    benchmark:
+        benchmark_path("detect", "{record}")
     conda:
         "../environment.yml"
-    log:
-        log_path("detect", "{detector}", "{stream}", "{record}"),
     threads: 1
+    params:
+        dataset=DATASET,
+        setups=record_setups,
+        code=code_hash("scripts/detect.py"),
     script:
         "../scripts/detect.py"

@@ -1,27 +1,26 @@
-# Evaluation: one job per (detector, stream, record) scores the whole grid of its detections file
-# at every tolerance and policy.
+# Evaluation: one job per record scores every pair and grid combination of its detections file at
+# every tolerance, policy and timing.
 
-EVALUATE_TARGETS = [f"{RES}/metrics/{d}/{s}/{r}.parquet" for d, s, r in DETECT_JOBS]
-EVALUATION_PARAMS = json.dumps(canonical(config["evaluation"]), sort_keys=True)
+EVALUATE_TARGETS = expand(f"{RES}/metrics/{{record}}.parquet", record=DETECT_RECORDS)
+EVALUATION = canonical(evaluation_settings(config["evaluation"], DATASET))
+EVALUATION_PARAMS = json.dumps(EVALUATION, sort_keys=True)
 
 
-rule score_detections:
+rule score_record:
     input:
-        detections=f"{RES}/detections/{{detector}}/{{stream}}/{{record}}.parquet",
-        events=f"{RES}/events/{{record}}.parquet",
+        unpack(score_inputs),
     output:
-        f"{RES}/metrics/{{detector}}/{{stream}}/{{record}}.parquet",
-    wildcard_constraints:
-        detector=one_of(sorted({d for d, _, _ in DETECT_JOBS})),
-        stream=one_of(sorted({s for _, s, _ in DETECT_JOBS})),
+        f"{RES}/metrics/{{record}}.parquet",
+    log:
+        log_path("evaluate", "{record}"),
+    benchmark:
+        benchmark_path("evaluate", "{record}")
+    conda:
+        "../environment.yml"
     params:
         dataset=DATASET,
         evaluation=EVALUATION_PARAMS,
-        config_hash=lambda w: config_hash(detect_setup(w), config["evaluation"]),
-        code=source_hash("evaluation"),
-    conda:
-        "../environment.yml"
-    log:
-        log_path("evaluate", "{detector}", "{stream}", "{record}"),
+        config_hash=lambda w: config_hash(record_setups(w), EVALUATION),
+        code=code_hash("scripts/evaluate.py"),
     script:
         "../scripts/evaluate.py"

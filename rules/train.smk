@@ -2,25 +2,38 @@
 #
 # superclass: the PTB-XL-layout folder train.superclass.data_dir when set (outputs named "ptbxl"),
 #   else the generated demo set when dataset is demo (named "demo"); otherwise the task is not a target.
-# beats: the dataset's signal records (mitdb: de Chazal DS1/DS2; others: seeded record-level split),
-#   beat windows (X.npy) plus RR-interval features (rr.npy); not a target when the records cannot be
-#   split (e.g. afdb, which has no signal).
+# beats: the dataset's signal records (mitdb: de Chazal DS1/DS2; others: a seeded test set), validation
+#   records chosen from the training side when the dataset is built; beat windows of both leads (X.npy,
+#   the second lead read from the raw record) plus per-beat features (features.npy); not a target when
+#   the records cannot be split (e.g. afdb, which has no signal).
+# Figures: their own rules, drawn from the saved tables, so that a change to a plot does not retrain.
 #
 # GPUs: the train rules request `gpu: 1` unless train.device is "cpu". Locally an undeclared resource
 # limit is unlimited (`snakemake --cores 2` does not wait for it; training then uses CUDA only if present);
 # the SLURM executor turns it into a GPU request. Set train.device: cpu to run on CPU-only cluster nodes.
-from ecgflow.training.targets import beats_split, superclass_files, superclass_source, train_outputs
+from types import SimpleNamespace
+
+from ecgflow.training.targets import (
+    beats_split,
+    figure_outputs,
+    superclass_files,
+    superclass_source,
+    train_outputs,
+)
 
 TRAIN = config["train"]
 TRAIN_GPU = 0 if TRAIN["device"] == "cpu" else 1
-TRAIN_CODE = source_hash("training")
-DATASET_CODE = source_hash("training/datasets")
+TRAIN_CODE = code_hash("scripts/train.py")
+DATASET_CODE = code_hash("scripts/build_dataset.py")
 SC_NAME, SC_FOLDER = superclass_source(TRAIN, DATASET)
 BEATS_SPLIT = beats_split(SIGNAL_RECORDS, TRAIN, DATASET)
-BEATS_RECORDS = sorted(BEATS_SPLIT)
+BEATS_RECORDS = sorted(r for records in BEATS_SPLIT.values() for r in records)
+FIGURES_CODE = code_hash("scripts/train_figures.py")
 TRAIN_TARGETS = [
     *(train_outputs("superclass", SC_NAME).values() if SC_NAME else []),
+    *(figure_outputs("superclass", SC_NAME).values() if SC_NAME else []),
     *(train_outputs("beats", DATASET).values() if BEATS_RECORDS else []),
+    *(figure_outputs("beats", DATASET).values() if BEATS_RECORDS else []),
 ]
 
 
@@ -29,26 +42,37 @@ if SC_NAME:
     rule build_superclass_dataset:
         input:
             superclass_files(SC_FOLDER),
+            f"{SC_FOLDER}/records100",
         output:
             X=f"results/train/superclass/{SC_NAME}/dataset/X.npy",
             index=f"results/train/superclass/{SC_NAME}/dataset/index.parquet",
+        log:
+            log_path("build_superclass_dataset", SC_NAME),
+        benchmark:
+            benchmark_path("build_superclass_dataset", SC_NAME)
+        conda:
+            "../environment.yml"
         params:
             task="superclass",
             code=DATASET_CODE,
-        conda:
-            "../environment.yml"
-        log:
-            log_path("build_superclass_dataset", SC_NAME),
         script:
             "../scripts/build_dataset.py"
-
 
     rule train_superclass:
         input:
             X=rules.build_superclass_dataset.output.X,
             index=rules.build_superclass_dataset.output.index,
         output:
-            **with_report(train_outputs("superclass", SC_NAME), "Superclass classifier"),
+            **train_outputs("superclass", SC_NAME),
+        log:
+            log_path("train_superclass", SC_NAME),
+        benchmark:
+            benchmark_path("train_superclass", SC_NAME)
+        conda:
+            "../environment.yml"
+        threads: TRAIN["threads"]
+        resources:
+            gpu=TRAIN_GPU,
         params:
             task="superclass",
             dataset=SC_NAME,
@@ -56,15 +80,27 @@ if SC_NAME:
             seed=TRAIN["seed"],
             device=TRAIN["device"],
             code=TRAIN_CODE,
-        threads: TRAIN["threads"]
-        resources:
-            gpu=TRAIN_GPU,
-        conda:
-            "../environment.yml"
-        log:
-            log_path("train_superclass", SC_NAME),
         script:
             "../scripts/train.py"
+
+    rule train_figures_superclass:
+        input:
+            **{t: path for t, path in train_outputs("superclass", SC_NAME).items() if t != "model"},
+            index=rules.build_superclass_dataset.output.index,
+            X=rules.build_superclass_dataset.output.X,
+        output:
+            **training_figures("superclass", SC_NAME, "Superclass classifier"),
+        log:
+            log_path("train_figures_superclass", SC_NAME),
+        benchmark:
+            benchmark_path("train_figures_superclass", SC_NAME)
+        conda:
+            "../environment.yml"
+        params:
+            task="superclass",
+            code=FIGURES_CODE,
+        script:
+            "../scripts/train_figures.py"
 
 
 if BEATS_RECORDS:
@@ -73,34 +109,48 @@ if BEATS_RECORDS:
         input:
             tidy=expand(f"{RES}/tidy/{{record}}.parquet", record=BEATS_RECORDS),
             beats=expand(f"{RES}/beats/{{record}}.parquet", record=BEATS_RECORDS),
+            headers=expand(f"{RAW}/{{record}}.hea", record=BEATS_RECORDS),
+            signals=[f for r in BEATS_RECORDS for f in raw_inputs(SimpleNamespace(record=r)) if not f.endswith(".hea")],
         output:
             X=f"results/train/beats/{DATASET}/dataset/X.npy",
-            rr=f"results/train/beats/{DATASET}/dataset/rr.npy",
+            features=f"results/train/beats/{DATASET}/dataset/features.npy",
             index=f"results/train/beats/{DATASET}/dataset/index.parquet",
+        log:
+            log_path("build_beats_dataset", DATASET),
+        benchmark:
+            benchmark_path("build_beats_dataset", DATASET)
+        conda:
+            "../environment.yml"
         params:
             task="beats",
             dataset=DATASET,
             records=BEATS_RECORDS,
             window_s=[float(w) for w in TRAIN["beats"]["window_s"]],
             length=TRAIN["beats"]["length"],
+            leads=TRAIN["beats"]["leads"],
+            channels=TRAIN["beats"]["channels"],
             val_fraction=TRAIN["beats"]["val_fraction"],
             seed=TRAIN["seed"],
             code=DATASET_CODE,
-        conda:
-            "../environment.yml"
-        log:
-            log_path("build_beats_dataset", DATASET),
         script:
             "../scripts/build_dataset.py"
-
 
     rule train_beats:
         input:
             X=rules.build_beats_dataset.output.X,
-            rr=rules.build_beats_dataset.output.rr,
+            features=rules.build_beats_dataset.output.features,
             index=rules.build_beats_dataset.output.index,
         output:
-            **with_report(train_outputs("beats", DATASET), "Heartbeat classifier"),
+            **train_outputs("beats", DATASET),
+        log:
+            log_path("train_beats", DATASET),
+        benchmark:
+            benchmark_path("train_beats", DATASET)
+        conda:
+            "../environment.yml"
+        threads: TRAIN["threads"]
+        resources:
+            gpu=TRAIN_GPU,
         params:
             task="beats",
             dataset=DATASET,
@@ -108,12 +158,22 @@ if BEATS_RECORDS:
             seed=TRAIN["seed"],
             device=TRAIN["device"],
             code=TRAIN_CODE,
-        threads: TRAIN["threads"]
-        resources:
-            gpu=TRAIN_GPU,
-        conda:
-            "../environment.yml"
-        log:
-            log_path("train_beats", DATASET),
         script:
             "../scripts/train.py"
+
+    rule train_figures_beats:
+        input:
+            **{t: path for t, path in train_outputs("beats", DATASET).items() if t != "model"},
+        output:
+            **training_figures("beats", DATASET, "Heartbeat classifier"),
+        log:
+            log_path("train_figures_beats", DATASET),
+        benchmark:
+            benchmark_path("train_figures_beats", DATASET)
+        conda:
+            "../environment.yml"
+        params:
+            task="beats",
+            code=FIGURES_CODE,
+        script:
+            "../scripts/train_figures.py"

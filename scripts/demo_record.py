@@ -1,6 +1,9 @@
 """Snakemake entry point: generate one demo WFDB record (.hea/.dat/.atr)."""
 
+import sys
 from pathlib import Path
+
+sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
 
 from ecgflow.demo.records import write_demo_record
 from ecgflow.logs import log_to

@@ -1,17 +1,14 @@
-"""Snakemake entry point: one detector over its whole grid on one stream of one record."""
+"""Snakemake entry point: every configured (detector, stream) pair of one record over its whole grid."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
 
 from ecgflow.logs import log_to
-from ecgflow.parquet import write_parquet
-from ecgflow.sweep import sweep_record
+from ecgflow.record_jobs.detect import write_detections
 
 with log_to(snakemake.log[0]):
-    w = snakemake.wildcards
-    det, meta = sweep_record(
-        w.detector,
-        w.stream,
-        snakemake.params.setup,
-        tidy_path=snakemake.input.get("tidy"),
-        beats_path=snakemake.input.get("beats"),
-    )
-    write_parquet(det, snakemake.output[0], meta)
-    print(f"{w.detector}/{w.stream}/{w.record}: {len(det)} detections over {len(meta['grid'])} combinations")
+    p = snakemake.params
+    table = write_detections(p.setups, snakemake.output[0], dataset=p.dataset, record=snakemake.wildcards.record,
+                             tidy_path=snakemake.input.get("tidy"), beats_path=snakemake.input.get("beats"))
+    print(f"{snakemake.wildcards.record}: {table.num_rows} detections of {len(p.setups)} (detector, stream) pairs")

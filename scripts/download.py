@@ -1,8 +1,11 @@
 """Snakemake entry point: download a PhysioNet database with wfdb.dl_database."""
 
+import sys
 from pathlib import Path
 
 import wfdb
+
+sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
 
 from ecgflow.logs import log_to
 

@@ -1,5 +1,9 @@
 """Snakemake entry point: read one WFDB record and write its tidy, beats and events tables."""
 
+import sys
+
+sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
+
 from ecgflow.logs import log_to
 from ecgflow.sources import dataset_spec
 from ecgflow.tidy import write_tidy

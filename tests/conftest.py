@@ -48,12 +48,13 @@ WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "ecgflow", "config/schema", "
 
 @pytest.fixture(scope="session")
 def workflow(tmp_path_factory) -> Path:
-    """A copy of the workflow and package, so that tests may edit its code."""
+    """A copy of the workflow and package, so that tests may edit its code. The copy keeps the
+    package's __pycache__ (mtimes kept): numba's compiled kernels load from it instead of compiling."""
     root = tmp_path_factory.mktemp("workflow")
     for name in WORKFLOW_FILES:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, root / name)
         elif src.exists():
             shutil.copy2(src, root / name)
     return root

@@ -1,0 +1,60 @@
+"""Detect job of one record: the sweeps of every configured (detector, stream) pair, in one table."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from ..errors import InputError
+from ..grid import canonical_stream_grid
+from ..parquet import write_parquet
+from ..sweep import sweep_record
+from . import split_key
+
+RECORD_KEYS = ("fs", "n_samples")
+
+
+def pair_setup(detectors: dict, detector: str, stream: str) -> dict:
+    """A pair's setup from the config's ``detectors`` section: only that detector's semantics, its
+    fixed params (the stream's own ``params`` override the detector's) and that stream's grid, in
+    canonical form (keys sorted, grid validated and sorted), so that it compares equal across runs."""
+    spec = detectors[detector]
+    grid = dict(spec["streams"][stream])
+    params = {**(spec.get("params") or {}), **(grid.pop("params", None) or {})}
+    setup = {
+        "semantics": spec.get("semantics", "river"),
+        "params": params,
+        "grid": canonical_stream_grid(grid, detector, stream, f"detectors.{detector}.streams.{stream}"),
+    }
+    return json.loads(json.dumps(setup, sort_keys=True))
+
+
+def detect_record(setups: dict, *, dataset: str, record: str, tidy_path=None, beats_path=None) -> tuple[pa.Table, dict]:
+    """Sweeps of every pair of ``setups`` (``{"<detector>/<stream>": setup}``, see
+    :func:`ecgflow.sweep.sweep_record`) on one record's tidy and beats files, as one table and metadata."""
+    tables, runs = [], {}
+    for key in sorted(setups, key=split_key):
+        detector, stream = split_key(key)
+        det, meta = sweep_record(detector, stream, setups[key], tidy_path=tidy_path, beats_path=beats_path)
+        table = pa.Table.from_pandas(det, preserve_index=False).replace_schema_metadata(None)
+        n = table.num_rows
+        table = table.add_column(0, "stream", pa.array([stream] * n, pa.string()))
+        tables.append(table.add_column(0, "detector", pa.array([detector] * n, pa.string())))
+        runs[key] = meta
+    if not tables:
+        raise InputError(record, "no (detector, stream) pair is configured for this record")
+    info = {}
+    for key in RECORD_KEYS:
+        values = {run.get(key) for run in runs.values()} - {None}
+        if len(values) > 1:
+            raise InputError(record, f"the pairs disagree on {key}: {sorted(values)}")
+        info[key] = values.pop() if values else None
+    return pa.concat_tables(tables), {"dataset": dataset, "record": record, **info, "runs": runs}
+
+
+def write_detections(setups: dict, out, *, dataset: str, record: str, tidy_path=None, beats_path=None) -> pa.Table:
+    """:func:`detect_record`, written atomically to ``out``."""
+    table, meta = detect_record(setups, dataset=dataset, record=record, tidy_path=tidy_path, beats_path=beats_path)
+    write_parquet(table, out, meta)
+    return table

@@ -1,0 +1,92 @@
+"""The rules and profiles as files: every computing rule benchmarked, profiles that name real rules and
+leave resources to the rules, retries only on the cluster, snakefmt-clean workflow files."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT, snakemake
+from workflow_utils import tiny_config, write_config
+
+RULE_FILES = [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]
+PROFILES = {p.parent.name: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "profiles").glob("*/config.yaml"))}
+
+
+def rule_blocks() -> dict[str, str]:
+    """Each rule's text, by name."""
+    blocks = {}
+    for path in RULE_FILES:
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            start = re.match(r"^(\s*)rule (\w+):", line)
+            if start:
+                indent, body = len(start.group(1)), []
+                for following in lines[i + 1:]:
+                    if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                        break
+                    body.append(following)
+                blocks[start.group(2)] = "\n".join(body)
+    return blocks
+
+
+RULES = rule_blocks()
+
+
+def test_every_computing_rule_writes_a_benchmark_file():
+    computing = {name for name, body in RULES.items() if re.search(r"^\s*(script|shell|run):", body, re.M)}
+    assert {"tidy_record", "detect_record", "score_record", "train_beats"} <= computing
+    missing = {name for name in computing if "benchmark:" not in RULES[name]}
+    assert not missing, f"rules without a benchmark: file: {sorted(missing)}"
+
+
+def test_every_rule_a_profile_names_exists():
+    for name, profile in PROFILES.items():
+        named = {*profile.get("set-resources", {}), *profile.get("set-threads", {}), *profile.get("groups", {})}
+        assert named <= set(RULES), f"profiles/{name} names unknown rules {sorted(named - set(RULES))}"
+
+
+def test_profiles_leave_the_gpu_to_the_rules():
+    for name, profile in PROFILES.items():
+        resources = [profile.get("default-resources", {}), *profile.get("set-resources", {}).values()]
+        assert not any("gpu" in r for r in resources), f"profiles/{name} sets a gpu resource"
+
+
+def test_cluster_memory_grows_with_each_attempt():
+    profile = PROFILES["slurm"]
+    for key, resources in {"default": profile["default-resources"], **profile["set-resources"]}.items():
+        first, second = (eval(str(resources["mem_mb"]), {"attempt": a}) for a in (1, 2))
+        assert second > first, key
+
+
+def test_retries_only_on_the_cluster():
+    assert "retries" not in PROFILES["default"]  # a local failure is deterministic: it would fail again
+    assert PROFILES["slurm"]["retries"] >= 1
+
+
+def test_download_runs_on_the_submitting_host():
+    local = re.search(r"^localrules:\n((?:\s+\w+,?\n)+)", (ROOT / "rules" / "data.smk").read_text(), re.M)
+    assert local and "download" in local.group(1)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_cluster_gpu_request_follows_train_device(tmp_path, monkeypatch, device):
+    monkeypatch.setenv("SLURM_ACCOUNT", "test")
+    monkeypatch.setenv("SLURM_PARTITION", "test")
+    config = tiny_config()
+    config["train"]["device"] = device
+    workdir = write_config(tmp_path, config)
+    out = snakemake(workdir, "train", "-n", "--profile", str(ROOT / "profiles" / "slurm")).stdout
+    jobs = re.findall(r"rule (train_(?:superclass|beats)):.*?resources: ([^\n]*)", out, re.S)
+    assert "train_superclass" in {name for name, _ in jobs}, out[-3000:]
+    assert all(("gpu=1" in resources) == (device == "cuda") for _, resources in jobs), jobs
+
+
+def test_workflow_files_are_snakefmt_clean():
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *map(str, RULE_FILES)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
