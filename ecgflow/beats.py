@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+# The classes of the AAMI-based macro figures: Q (unclassifiable, a few beats) is reported but left out.
+AAMI_MACRO = ("N", "S", "V", "F")
 
 AAMI_OF_SYMBOL = {
     **dict.fromkeys("NLRej", "N"),

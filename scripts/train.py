@@ -1,7 +1,10 @@
-"""Snakemake entry point: train params.task, write the model, tables and figures of its output folder."""
+"""Snakemake entry point: train params.task, write the model and tables of its output folder."""
 
 import logging
+import sys
 from pathlib import Path
+
+sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
 
 from ecgflow.logs import log_to
 from ecgflow.training.run import run_training

@@ -8,9 +8,9 @@ import pytest
 import wfdb
 from scipy.signal import find_peaks
 
-from ecgflow.demo.ptbxl import (LEADS, SUPERCLASSES, ptbxl_signal, read_statements, superclass_labels,
-                                write_demo_ptbxl, write_fmt16)
+from ecgflow.demo.ptbxl import LEADS, ptbxl_signal, read_statements, write_demo_ptbxl, write_fmt16
 from ecgflow.demo.records import demo_record_names, write_demo_record
+from ecgflow.training.datasets import SUPERCLASSES, superclass_matrix as superclass_labels
 from ecgflow.errors import InputError
 
 FS = 250

@@ -12,17 +12,24 @@ import pandas as pd
 import pytest
 import torch
 import wfdb
-from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+import yaml
+from sklearn.metrics import (average_precision_score, confusion_matrix, f1_score, precision_recall_fscore_support,
+                             roc_auc_score)
 
+from ecgflow.beats import AAMI_CLASSES
 from ecgflow.errors import ConfigError, InputError
 from ecgflow.parquet import read_metadata, write_parquet
-from ecgflow.training import datasets, evaluate, models, targets, train
+from ecgflow.sources import dataset_spec
+from ecgflow.training import datasets, evaluate, figures, models, targets, train
+from ecgflow.training.figures import write_figures
 from ecgflow.training.run import run_training
-from ecgflow.training.targets import FIGURES
+from ecgflow.training.targets import FIGURES, TABLES
+from ecgflow.wfdb_read import read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 PTBXL = SHARED / "ptbxl"
+MITDB = SHARED / "mitdb"
 LEADS = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
 CODES = {"NORM": "NORM", "MI": "IMI", "STTC": "NDT", "CD": "CLBBB", "HYP": "LVH"}
 
@@ -57,8 +64,9 @@ def write_ptbxl_folder(folder: Path, n: int, seed: int = 0) -> Path:
 
 
 def write_tidy_record(root: Path, record: str, seed: int, fs: float = 250.0, n_beats: int = 80) -> None:
-    """Tidy and beats tables of one record: N beats are narrow positive spikes, S beats wider ones, V beats
-    wide negative ones."""
+    """Tidy and beats tables of one record, and its two-lead WFDB record under ``raw/`` (lead MLII is the
+    tidy lead, V1 its negative): N beats are narrow positive spikes, S beats wider ones, V beats wide
+    negative ones."""
     rng = np.random.default_rng(seed)
     peaks = np.cumsum(rng.integers(int(0.6 * fs), int(1.0 * fs), n_beats)) + int(fs)
     n = int(peaks[-1] + fs)
@@ -70,6 +78,9 @@ def write_tidy_record(root: Path, record: str, seed: int, fs: float = 250.0, n_b
         width, amp = {"V": (0.04 * fs, -1.0), "A": (0.025 * fs, 1.0)}.get(s, (0.01 * fs, 1.0))
         ecg += amp * np.exp(-0.5 * ((t - p) / width) ** 2)
     meta = {"dataset": "tiny", "record": record, "fs": fs, "lead": "MLII"}
+    (root / "raw").mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(record, fs=fs, units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=np.stack([ecg, -0.5 * ecg], 1),
+                fmt=["16", "16"], adc_gain=[1000, 1000], baseline=[0, 0], write_dir=str(root / "raw"))
     write_parquet(pd.DataFrame({"record": record, "sample": t.astype(np.int64), "time_s": t / fs,
                                 "ecg": ecg.astype(np.float32), "rhythm": "(N",
                                 "regime_change": np.zeros(n, np.int8)}), root / "tidy" / f"{record}.parquet", meta)
@@ -97,9 +108,14 @@ def beats_dir(tmp_path_factory) -> Path:
     for i, record in enumerate(records):
         write_tidy_record(root, record, seed=i)
     out = root / "dataset"
-    inputs = {r: (root / "tidy" / f"{r}.parquet", root / "beats" / f"{r}.parquet") for r in records}
-    datasets.build_beats(inputs, "tiny", out, window_s=(0.25, 0.45), length=64, val_fraction=0.2, seed=0)
+    datasets.build_beats(tiny_inputs(root, records), "tiny", out, window_s=(0.25, 0.45), length=64, val_fraction=0.2,
+                         seed=0)
     return out
+
+
+def tiny_inputs(root: Path, records) -> dict:
+    return {r: (root / "tidy" / f"{r}.parquet", root / "beats" / f"{r}.parquet", root / "raw" / f"{r}.hea")
+            for r in records}
 
 
 FAST = {"epochs": 3, "batch_size": 16, "lr": 0.003, "weight_decay": 0.01, "dropout": 0.3, "patience": 5,
@@ -184,53 +200,119 @@ def test_real_ptbxl_folder_reports_missing_records(tmp_path):
 
 # ------------------------------------------------------------------------------------------ beats data
 
-def test_record_split_mitdb():
+def test_test_records_mitdb_and_validation_from_ds1_only():
     records = [*datasets.DS1, *datasets.DS2, *datasets.PACED]
-    split = datasets.record_split(records, 0.2, seed=0, dataset="mitdb")
-    assert all(split[r] == "test" for r in datasets.DS2)
-    assert not set(datasets.PACED) & set(split)
-    assert sum(v == "val" for v in split.values()) == 4 and {split[r] for r in datasets.DS1} == {"train", "val"}
-    assert split == datasets.record_split(list(reversed(records)), 0.2, seed=0, dataset="mitdb")
-    assert split != datasets.record_split(records, 0.2, seed=1, dataset="mitdb")
+    train_side, test = datasets.test_records(records, 0.2, seed=0, dataset="mitdb")
+    assert train_side == sorted(datasets.DS1) and test == sorted(datasets.DS2)
+    rng = np.random.default_rng(0)
+    counts = pd.DataFrame(rng.integers(0, 300, (len(records) - 4, 5)), index=sorted(datasets.DS1 + datasets.DS2),
+                          columns=list(AAMI_CLASSES))
+    split = datasets.record_split(counts, test, 0.2, seed=0)
+    val = [r for r, s in split.items() if s == "val"]
+    assert len(val) == 4 and set(val) <= set(datasets.DS1)  # DS2 never informs a choice
+    assert all(split[r] == "test" for r in datasets.DS2) and not set(datasets.PACED) & set(split)
+    assert split == datasets.record_split(counts.iloc[::-1], test, 0.2, seed=0)
 
 
-def test_record_split_other():
-    split = datasets.record_split([f"d0{i}" for i in range(1, 7)], 0.2, seed=0, dataset="demo")
-    assert sorted(split.values()) == ["test", "train", "train", "train", "train", "val"]
+def test_choose_validation_covers_every_class():
+    # one record holds most S beats, two hold the F beats: a random pick would often miss them
+    counts = pd.DataFrame({"N": [1000] * 8, "S": [300, 0, 0, 0, 0, 0, 0, 40], "V": [10, 200, 0, 0, 5, 0, 0, 0],
+                           "F": [0, 0, 0, 20, 0, 0, 0, 20], "Q": 0}, index=[f"r{i}" for i in range(8)])
+    val = datasets.choose_validation(counts, 2, seed=0)
+    shares = counts.loc[val].sum() / counts.sum()
+    assert val == sorted(val) and shares["S"] > 0 and shares["F"] > 0 and shares["V"] > 0
+    assert datasets.choose_validation(counts, 2, seed=0, max_candidates=5) == datasets.choose_validation(
+        counts, 2, seed=0, max_candidates=5)
+    with pytest.raises(ValueError, match="cannot hold out"):
+        datasets.choose_validation(counts, 8, seed=0)
+
+
+def test_test_records_other():
+    train_side, test = datasets.test_records([f"d0{i}" for i in range(1, 7)], 0.2, seed=0, dataset="demo")
+    assert len(test) == 1 and len(train_side) == 5 and not set(test) & set(train_side)
     with pytest.raises(ValueError):
-        datasets.record_split(["a", "b"], 0.2, seed=0, dataset="demo")
+        datasets.test_records(["a", "b"], 0.2, seed=0, dataset="demo")
 
 
-def test_beat_windows():
-    fs, ecg = 100.0, np.arange(1000, dtype=np.float64)  # a ramp: windows are ramps too
-    windows, kept = datasets.beat_windows(ecg, np.array([10, 500, 995]), fs, (0.25, 0.45), 8)
-    assert kept.tolist() == [False, True, False] and windows.shape == (1, 8)
-    np.testing.assert_allclose(windows.mean(), 0, atol=1e-6)
-    np.testing.assert_allclose(windows.std(), 1, atol=1e-5)
-    raw = 500 + np.linspace(-25, 45, 8)
-    np.testing.assert_allclose(windows[0], (raw - raw.mean()) / raw.std(), atol=1e-5)
-    flat, _ = datasets.beat_windows(np.ones(1000), np.array([500]), fs, (0.25, 0.45), 8)
-    assert np.all(flat == 0)
+def test_lead_choice_default_picks_mlii():
+    lead = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["lead"]
+    assert lead == ["MLII", 0]
+
+
+@pytest.mark.skipif(not MITDB.exists(), reason="real mitdb absent (../shared/data/mitdb)")
+def test_lead_choice_on_mitdb_114():
+    lead = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["lead"]
+    record = read_record(dataset_spec("mitdb"), MITDB, "114", lead=lead)  # V5 on channel 0, MLII on 1
+    assert record.lead == "MLII"
+    mlii = wfdb.rdrecord(str(MITDB / "114"), channels=[1], sampto=1000).p_signal[:, 0]
+    np.testing.assert_allclose(record.signal[:1000], mlii, atol=1e-4)
+    assert read_record(dataset_spec("mitdb"), MITDB, "100", lead=lead).lead == "MLII"  # MLII on channel 0
+
+
+def test_beat_windows_record_normalisation():
+    fs = 100.0
+    ecg = np.zeros((2, 1000))
+    for peak, amp in ((300, 1.0), (500, 1.0), (700, 3.0)):  # a 3x taller beat stays 3x taller
+        ecg[:, peak - 2:peak + 3] += amp * np.array([[0.5, 1, 2, 1, 0.5], [0.25, 0.5, 1, 0.5, 0.25]])
+    windows, kept = datasets.beat_windows(ecg + 5.0, np.array([10, 300, 500, 700, 995]), fs, (0.25, 0.45), 71)
+    assert kept.tolist() == [False, True, True, True, False] and windows.shape == (3, 2, 71)
+    np.testing.assert_allclose(np.median(windows, axis=2), 0, atol=1e-6)  # baseline (offset 5) removed
+    p2p = windows.max(2) - windows.min(2)
+    np.testing.assert_allclose(np.median(p2p, axis=0), 1.0, rtol=1e-5)  # the record's median beat: amplitude 1
+    np.testing.assert_allclose(p2p[2] / p2p[0], 3.0, rtol=1e-5)
+    deviation, morphology = datasets.template_channels(windows)
+    np.testing.assert_allclose(deviation[:2], 0, atol=1e-6)  # the dominant beat is the template
+    np.testing.assert_allclose(morphology[:, :2], 1.0, atol=1e-6)  # correlation with the template per lead
+    np.testing.assert_allclose(morphology[2, 2:], 4.0, rtol=1e-4)  # (3 - 1)^2: deviation energy over the template's
+
+
+def test_bandpass_removes_baseline_wander():
+    fs = 250.0
+    t = np.arange(int(20 * fs)) / fs
+    qrs = np.sin(2 * np.pi * 10 * t)
+    filtered = datasets.bandpass(np.stack([qrs + 2 * np.sin(2 * np.pi * 0.05 * t) + 3.0]), fs)[0]
+    middle = slice(int(5 * fs), int(15 * fs))
+    np.testing.assert_allclose(filtered[middle], qrs[middle], atol=0.1)
 
 
 def test_build_beats(beats_dir):
     X, index, meta = datasets.load_dataset(beats_dir)
-    assert X.shape == (len(index), 1, 64) and X.dtype == np.float32
+    assert X.shape == (len(index), 2, 64) and X.dtype == np.float32
     assert index.columns.tolist() == ["row", "record", "sample", "split", "aami_class", "label"]
     assert set(index["aami_class"]) <= set("NSV")  # '+' (no AAMI class) dropped
     assert index.groupby("record")["split"].nunique().max() == 1  # whole records per split
     assert sorted(meta["split"].values()).count("train") == 3
-    np.testing.assert_allclose(X[:, 0].std(axis=1), 1, atol=1e-4)
-    rr = datasets.load_rr(beats_dir, meta)
-    assert isinstance(rr, np.memmap) and rr.dtype == np.float32 and rr.shape == (len(index), 7)
-    assert meta["rr_features"] == list(datasets.RR_FEATURES)
+    assert meta["leads"]["r1"] == ["MLII", "V1"] and meta["channels"] == "deviation"
+    # V1 is -0.5 x MLII: after the per-record scaling its deviation channel is the negative of MLII's
+    np.testing.assert_allclose(X[:, 1], -X[:, 0], atol=0.01)  # up to the 1 uV quantisation of the record
+    features = datasets.load_features(beats_dir, meta)
+    assert isinstance(features, np.memmap) and features.dtype == np.float32
+    assert features.shape == (len(index), len(datasets.FEATURES)) and meta["features"] == list(datasets.FEATURES)
     # pre-RR is measured from the previous beat row, '+' beats (dropped from X) included
     beats = pd.read_parquet(beats_dir.parent / "beats" / "r1.parquet")
     rows = index["record"] == "r1"
     expected = beats.set_index("sample").loc[index.loc[rows, "sample"], "rr_s"].to_numpy()
     known = ~np.isnan(expected)
-    np.testing.assert_allclose(rr[rows.to_numpy(), 0][known], expected[known], rtol=1e-6)
-    assert datasets.load_rr(beats_dir, {**meta, "rr_features": []}) is None
+    np.testing.assert_allclose(features[rows.to_numpy(), 0][known], expected[known], rtol=1e-6)
+    assert datasets.load_features(beats_dir, {**meta, "features": []}) is None
+    # the patient columns: each record's own features over its median and interquartile range
+    k = len(datasets.RR_FEATURES + datasets.MORPHOLOGY_FEATURES)
+    for record in index["record"].unique():
+        part = features[(index["record"] == record).to_numpy()]
+        np.testing.assert_allclose(part[:, k:], datasets.patient_normalised(part[:, :k]), rtol=1e-4, atol=1e-4)
+
+
+def test_build_beats_single_lead_and_both_channels(beats_dir, tmp_path):
+    root, records = beats_dir.parent, [f"r{i}" for i in range(1, 6)]
+    inputs = {r: paths[:2] for r, paths in tiny_inputs(root, records).items()}
+    datasets.build_beats(inputs, "tiny", tmp_path / "one", (0.25, 0.45), 64, 0.2, seed=0, leads=1)
+    assert datasets.load_dataset(tmp_path / "one")[0].shape[1] == 1
+    with pytest.raises(InputError, match="WFDB header"):
+        datasets.build_beats(inputs, "tiny", tmp_path / "two", (0.25, 0.45), 64, 0.2, seed=0, leads=2)
+    datasets.build_beats(tiny_inputs(root, records), "tiny", tmp_path / "both", (0.25, 0.45), 64, 0.2, seed=0,
+                         channels="both")
+    both, _, _ = datasets.load_dataset(tmp_path / "both")
+    np.testing.assert_array_equal(both[:, 2:], datasets.load_dataset(beats_dir)[0])  # windows, then deviations
 
 
 def test_rr_features_premature_beat():
@@ -244,6 +326,13 @@ def test_rr_features_premature_beat():
     np.testing.assert_allclose(f["record_rr_s"], 1.0)
     assert f.loc[4, "pre_local"] == pytest.approx(0.7) and f.loc[5, "post_local"] == pytest.approx(1.0)
     assert f.loc[4, "pre_post"] == pytest.approx(0.7 / 1.3) and f.loc[3, "pre_post"] == pytest.approx(1 / 0.7)
+    # running rhythm: mean RR of the preceding beats (here all of them: 300 s window)
+    np.testing.assert_allclose(f.loc[4, "pre_running"], 0.7 / (3.7 / 4))
+    np.testing.assert_allclose(f.loc[0, "pre_running"], 1.0)  # first beat: its own post-RR
+    assert f.loc[5, "prev_pre_local"] == f.loc[4, "pre_local"] and f.loc[3, "next_pre_local"] == f.loc[4, "pre_local"]
+    assert f.loc[0, "local_irregularity"] == 0 and f.loc[4, "local_irregularity"] == pytest.approx(1.2 / 5)
+    short = datasets.rr_features(samples, fs, local=4, running_s=1.5)  # only the last beat counts: its pre-RR
+    np.testing.assert_allclose(short[1:, datasets.RR_FEATURES.index("pre_running")], 1.0)
     uneven = datasets.rr_features(np.array([0, 100, 300, 600]), 100.0, local=2)
     np.testing.assert_allclose(uneven[:, 2], [1.0, 1.5, 2.5, 3.0])  # one interval each side
     np.testing.assert_allclose(uneven[:, 3], 2.0)
@@ -253,6 +342,19 @@ def test_rr_features_premature_beat():
         datasets.rr_features(np.array([5, 5, 9]), fs)
 
 
+def test_patient_normalised():
+    rng = np.random.default_rng(0)
+    features = np.column_stack([rng.normal(0.8, 0.1, 101), np.full(101, 0.9), rng.uniform(0, 1, 101)])
+    z = datasets.patient_normalised(features)
+    np.testing.assert_allclose(np.median(z, axis=0), 0.0, atol=1e-12)
+    q1, q3 = np.percentile(z[:, [0, 2]], [25, 75], axis=0)
+    np.testing.assert_allclose(q3 - q1, 1.0)
+    np.testing.assert_array_equal(z[:, 1], 0.0)  # a constant column (record_rr_s): spread taken as 1
+    # a premature beat in a patient with a fast rhythm and one with a slow rhythm look the same
+    np.testing.assert_allclose(datasets.patient_normalised(2 * features), z)
+    assert datasets.patient_normalised(np.zeros((0, 3))).shape == (0, 3)
+
+
 def test_build_beats_rejects_unordered_beats(tmp_path):
     write_tidy_record(tmp_path, "r1", seed=0)
     path = tmp_path / "beats" / "r1.parquet"
@@ -260,7 +362,7 @@ def test_build_beats_rejects_unordered_beats(tmp_path):
     write_parquet(pd.concat([beats, beats.iloc[[3]]]), path, read_metadata(path))  # a duplicated beat
     inputs = {r: (tmp_path / "tidy" / "r1.parquet", path) for r in ("r1", "r2", "r3")}
     with pytest.raises(InputError, match="strictly increasing"):
-        datasets.build_beats(inputs, "tiny", tmp_path / "out", (0.25, 0.45), 64, 0.2, seed=0)
+        datasets.build_beats(inputs, "tiny", tmp_path / "out", (0.25, 0.45), 64, 0.2, seed=0, leads=1)
 
 
 # -------------------------------------------------------------------------------------------- models
@@ -276,17 +378,17 @@ def test_superclass_net_shapes_and_attention():
 
 
 def test_beat_net_shapes():
-    logits = models.BeatNet().eval()(torch.randn(4, 1, 128))
-    assert logits.shape == (4, 5)
+    assert models.BeatNet().eval()(torch.randn(4, 1, 128)).shape == (4, 5)
+    assert models.BeatNet(in_channels=2).eval()(torch.randn(3, 2, 64)).shape == (3, 5)
 
 
 def test_beat_net_with_features():
     torch.manual_seed(0)
-    net = models.BeatNet(n_features=3, dropout=0.0).eval()
+    net = models.BeatNet(in_channels=2, n_features=3, dropout=0.0).eval()
     net.feature_norm.fit([1.0, 0.0, 2.0], [0.5, 1.0, 0.0])
-    x, f = torch.randn(4, 1, 128), torch.randn(4, 3)
+    x, f = torch.randn(4, 2, 128), torch.randn(4, 3)
     logits = net(x, f)
-    assert logits.shape == (4, 5) and net.head.in_features == 64 + 3
+    assert logits.shape == (4, 5) and net.head[1].in_features == 64 + 3
     assert "feature_norm.mean" in net.state_dict()  # statistics travel with the checkpoint
     pooled = net.encoder(x).mean(dim=2)
     expected = net.head(torch.cat([pooled, (f - torch.tensor([1.0, 0.0, 2.0])) / torch.tensor([0.5, 1.0, 1.0])], 1))
@@ -295,7 +397,7 @@ def test_beat_net_with_features():
     with pytest.raises(ValueError, match="no features"):
         net(x)
     with pytest.raises(ValueError, match="extra features"):
-        models.BeatNet()(x, f)
+        models.BeatNet(in_channels=2)(x, f)
 
 
 def test_standardise_guards_flat_channels():
@@ -314,8 +416,44 @@ def test_pos_weight_and_class_weights():
     np.testing.assert_allclose((w * [4, 0, 1]).sum() / 5, 1.0, rtol=1e-6)
 
 
+def test_balanced_sampling_weights():
+    labels = np.array([0] * 900 + [1] * 90 + [2] * 9 + [4] * 1)
+    w = train.balanced_weights(labels, 5, balance=1.0)
+    mass = np.bincount(labels, weights=w, minlength=5)
+    np.testing.assert_allclose(mass[:3], mass[0])  # balance 1: every class drawn as often
+    assert mass[4] == pytest.approx(mass[0] / 2)  # 1 beat < floor (0.002 x 1000 = 2 beats): not up-weighted further
+    half = np.bincount(labels, weights=train.balanced_weights(labels, 5, balance=0.5), minlength=5)
+    np.testing.assert_allclose(half[1] / half[0], np.sqrt(90 / 900))
+    np.testing.assert_allclose(train.balanced_weights(labels, 5, 0.0), 1.0)
+
+
+def test_augment_beats_seeded():
+    x, f = torch.ones(4, 2, 32), torch.ones(4, 3)
+    a = train.augment_beats(x, f, torch.Generator().manual_seed(1))
+    b = train.augment_beats(x, f, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a[0], b[0])
+    torch.testing.assert_close(a[1], b[1])
+    assert not torch.equal(a[0], x) and ((a[1] >= 0.97) & (a[1] <= 1.03)).all()
+    assert train.augment_beats(x, None, torch.Generator().manual_seed(1))[1] is None
+
+
+def test_monitored_macro_f1_leaves_out_sparse_classes():
+    y = np.array([0] * 50 + [1] * 30 + [2] * 3 + [4] * 40)
+    assert train.monitored_classes(y, min_beats=20) == [0, 1]  # V too few, Q never (AAMI macro: N, S, V, F)
+    logits = np.eye(5)[np.r_[y[:80], [0, 0, 0], y[83:]]]  # the 3 V beats missed
+    predicted = logits.argmax(1)
+    assert train.monitored_metric("beats", y, logits, min_val_beats=20) == pytest.approx(
+        f1_score(y, predicted, labels=[0, 1], average="macro"))
+    assert train.monitored_metric("beats", y, logits, min_val_beats=1) == pytest.approx(
+        f1_score(y, predicted, labels=[0, 1, 2], average="macro", zero_division=0))
+
+
 def test_train_config_validation():
     assert train.TrainConfig.from_mapping({**FAST, "window_s": [0.2, 0.4]}).epochs == 3
+    with pytest.raises(ConfigError, match="train.beats.balance"):
+        train.TrainConfig.from_mapping({"balance": 2}, "train.beats")
+    with pytest.raises(ConfigError, match="augment"):
+        train.TrainConfig.from_mapping({"augment": "yes"})
     with pytest.raises(ConfigError, match="train.beats.epochs"):
         train.TrainConfig.from_mapping({"epochs": 0}, "train.beats")
     with pytest.raises(ConfigError, match="lr_factor"):
@@ -334,8 +472,8 @@ def test_resolve_device():
             train.resolve_device("cuda")
 
 
-def _outputs(out: Path):
-    tables = {n: pd.read_parquet(out / f"{n}.parquet") for n in ("history", "metrics", "thresholds", "predictions")}
+def _outputs(out: Path, task: str = "superclass"):
+    tables = {n: pd.read_parquet(out / f"{n}.parquet") for n in TABLES[task]}
     tables["history"] = tables["history"].drop(columns="seconds")
     return tables
 
@@ -357,8 +495,14 @@ def test_superclass_training_deterministic_and_learns(superclass_dir, tmp_path):
     history = runs[0]["history"]
     assert history["epoch"].tolist() == [1, 2, 3] and (history["monitor"] == "macro_auroc").all()
     assert history["best"].any()
+    assert not (tmp_path / "a" / "figures").exists()  # figures are drawn by their own rule
+    write_figures("superclass", tmp_path / "a", tmp_path / "a" / "figures", superclass_dir)
     for figure in FIGURES["superclass"]:
         assert (tmp_path / "a" / "figures" / f"{figure}.png").stat().st_size > 1000
+    confusion = runs[0]["confusion"].set_index("class")
+    predictions = runs[0]["predictions"]
+    assert confusion.loc["MI", "tp"] == ((predictions["MI_true"] == 1) & (predictions["MI_pred"] == 1)).sum()
+    assert (confusion[["tn", "fp", "fn", "tp"]].sum(axis=1) == len(predictions)).all()
     assert read_metadata(tmp_path / "a" / "metrics.parquet")["best_epoch"] in (1, 2, 3)
 
 
@@ -383,35 +527,72 @@ def test_early_stopping(superclass_dir):
     assert len(history) - result.best_epoch == 1
 
 
+BEATS_FAST = {**FAST, "batch_size": 32, "balance": 1.0, "samples_per_epoch": 200, "augment": True, "min_val_beats": 5}
+
+
 def test_beats_training(beats_dir, tmp_path):
     for name in ("a", "b"):
-        tables = run_training("beats", beats_dir, tmp_path / name, {**FAST, "batch_size": 32}, seed=0,
-                              device="cpu", threads=1, dataset="tiny")
-    runs = [_outputs(tmp_path / name) for name in ("a", "b")]
+        tables = run_training("beats", beats_dir, tmp_path / name, BEATS_FAST, seed=0, device="cpu", threads=1,
+                              dataset="tiny")
+    runs = [_outputs(tmp_path / name, "beats") for name in ("a", "b")]
     for key in runs[0]:
         pd.testing.assert_frame_equal(runs[0][key], runs[1][key])
     model, state = train.load_checkpoint(tmp_path / "a" / "model.pt")
     b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(state["state_dict"][k], b[k]) for k in b)
     X, index, meta = datasets.load_dataset(beats_dir)
-    rr = datasets.load_rr(beats_dir, meta)
-    assert state["features"] == list(datasets.RR_FEATURES) and model.n_features == rr.shape[1]
+    features = datasets.load_features(beats_dir, meta)
+    assert state["features"] == list(datasets.FEATURES) and model.n_features == features.shape[1]
+    assert state["in_channels"] == 2
     train_rows = index.loc[index["split"] == "train", "row"].to_numpy()
-    torch.testing.assert_close(model.feature_norm.mean[0], torch.tensor(rr[train_rows].mean(0)), rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(model.feature_norm.mean[0], torch.tensor(features[train_rows].mean(0)), rtol=1e-4,
+                               atol=1e-5)
     test_rows = index.loc[index["split"] == "test", "row"].to_numpy()
-    probs = train.probabilities("beats", train.predict(model, X, test_rows, 16, torch.device("cpu"), features=rr))
-    np.testing.assert_allclose(probs, tables["predictions"][[f"p_{c}" for c in datasets.AAMI_CLASSES]].to_numpy(),
+    probs = train.probabilities("beats", train.predict(model, X, test_rows, 16, torch.device("cpu"), features=features))
+    np.testing.assert_allclose(probs, tables["predictions"][[f"p_{c}" for c in AAMI_CLASSES]].to_numpy(),
                                rtol=1e-5, atol=1e-6)
     metrics = tables["metrics"].set_index("class")
     test = index[index["split"] == "test"]
-    assert metrics.loc["micro", "support"] == len(test)
     predictions = tables["predictions"]
     assert metrics.loc["micro", "accuracy"] == pytest.approx((predictions["true"] == predictions["predicted"]).mean())
     assert metrics.loc["micro", "accuracy"] > 0.8
+    assert metrics.loc["micro", "support"] == (test["aami_class"] != "Q").sum()
+    confusion = tables["confusion"].set_index("true")
+    assert confusion.to_numpy().sum() == len(test) and confusion.loc["V", "V"] == (
+        (predictions["true"] == "V") & (predictions["predicted"] == "V")).sum()
     assert tables["thresholds"]["threshold"].isna().all()
     assert (tables["history"]["monitor"] == "macro_f1").all()
-    for figure in FIGURES["beats"]:
-        assert (tmp_path / "a" / "figures" / f"{figure}.png").exists()
+    assert read_metadata(tmp_path / "a" / "metrics.parquet")["val_records"] == sorted(
+        index.loc[index["split"] == "val", "record"].unique())
+    paths = write_figures("beats", tmp_path / "a", tmp_path / "a" / "figures")
+    assert [p.stem for p in paths] == list(FIGURES["beats"]) and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_figures_do_not_import_training_code():
+    """A change to a plot reruns the figure rules only: the training script never imports the plotting
+    module, and the figures module never imports the recipe (torch)."""
+    def imports(module: str) -> set[str]:
+        seen, todo = set(), [module]
+        while todo:
+            name = todo.pop()
+            path = ROOT / (name.replace(".", "/") + ".py")
+            if name in seen or not path.exists():
+                continue
+            seen.add(name)
+            package = name.rpartition(".")[0]
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    base = node.module or ""
+                    if node.level:
+                        parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                        base = ".".join(parts + ([base] if base else []))
+                    todo += [base] + [f"{base}.{a.name}" for a in node.names]
+                elif isinstance(node, ast.Import):
+                    todo += [a.name for a in node.names]
+        return seen
+
+    assert "ecgflow.training.figures" not in imports("ecgflow.training.run")
+    assert not {"ecgflow.training.train", "ecgflow.training.models"} & imports("ecgflow.training.figures")
 
 
 def test_missing_split(superclass_dir, tmp_path):
@@ -429,12 +610,37 @@ def test_cuda_training(superclass_dir):
     assert result.device.type == "cuda" and np.isfinite(result.history["train_loss"]).all()
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: CPU and GPU training cannot be compared")
+def test_beats_cpu_and_cuda_reach_comparable_validation_metrics(beats_dir, tmp_path):
+    """The tiny beats task, 2 epochs through run_training on the CPU and on CUDA (bf16 autocast): the
+    validation metric of each epoch agrees within 0.15 and both models learn."""
+    params = {**BEATS_FAST, "epochs": 2}
+    histories = {device: run_training("beats", beats_dir, tmp_path / device, params, seed=0, device=device,
+                                      threads=1, dataset="tiny")["history"] for device in ("cpu", "cuda")}
+    cpu, cuda = histories["cpu"]["val_metric"].to_numpy(), histories["cuda"]["val_metric"].to_numpy()
+    assert len(cpu) == len(cuda) == 2 and np.all(np.abs(cpu - cuda) <= 0.15)
+    assert cpu.max() > 0.5 and cuda.max() > 0.5
+
+
 def test_training_benchmark_row():
     spec = importlib.util.spec_from_file_location("bench_training", ROOT / "benchmarks" / "training.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     row = bench.throughput("beats", torch.device("cpu"), steps=1, warmup=1, repeats=1)
-    assert row["samples_per_s"] > 0 and row["device"] == "cpu" and row["batch_size"] == 128
+    assert row["samples_per_s"] > 0 and row["device"] == "cpu" and row["batch_size"] == 256
+
+
+def test_inner_folds_hold_out_disjoint_ds1_records():
+    spec = importlib.util.spec_from_file_location("bench_training", ROOT / "benchmarks" / "training.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rng = np.random.default_rng(0)
+    counts = pd.DataFrame(rng.integers(0, 50, (len(datasets.DS1), 5)), index=list(datasets.DS1),
+                          columns=list(AAMI_CLASSES))
+    folds = bench.inner_folds(counts, seed=0)
+    assert len(folds) == 2 and all(len(fold) == 5 and fold == sorted(fold) for fold in folds)
+    assert not set(folds[0]) & set(folds[1]) and set(folds[0] + folds[1]) <= set(datasets.DS1)
+    assert bench.inner_folds(counts, seed=0) == folds  # deterministic
 
 
 # ------------------------------------------------------------------------------------------ evaluation
@@ -481,16 +687,92 @@ def test_multilabel_metrics_class_without_positives():
     assert table.loc["macro", "auroc"] == 1.0 and table.loc["macro", "f1"] == 1.0  # b has no support
 
 
-def test_singlelabel_metrics():
+def test_singlelabel_metrics_against_sklearn():
+    rng = np.random.default_rng(1)
+    labels = rng.choice(5, 400, p=[0.6, 0.15, 0.15, 0.07, 0.03])
+    p = rng.dirichlet(np.ones(5), 400) + 1.5 * np.eye(5)[labels] * (rng.random(400) < 0.7)[:, None]
+    p /= p.sum(1, keepdims=True)
+    table = evaluate.singlelabel_metrics(labels, p, list(AAMI_CLASSES)).set_index("class")
+    predicted = p.argmax(1)
+    pr, rc, f1, support = precision_recall_fscore_support(labels, predicted, labels=range(5), zero_division=0)
+    np.testing.assert_allclose(table.loc[list(AAMI_CLASSES), ["precision", "recall", "f1"]].to_numpy(),
+                               np.column_stack([pr, rc, f1]))
+    m = confusion_matrix(labels, predicted, labels=range(5))
+    fp = m.sum(0) - np.diag(m)
+    np.testing.assert_allclose(table.loc[list(AAMI_CLASSES), "fpr"], fp / (len(labels) - m.sum(1)))
+    nsvf = [0, 1, 2, 3]  # Q is reported but left out of the macro and micro figures
+    assert table.loc["macro", "f1"] == pytest.approx(f1_score(labels, predicted, labels=nsvf, average="macro"))
+    assert table.loc["micro", "f1"] == pytest.approx(f1_score(labels, predicted, labels=nsvf, average="micro"))
+    assert table.loc["micro", "accuracy"] == pytest.approx((predicted == labels).mean())
+    assert table.loc["macro", "support"] == (labels < 4).sum() and table.loc["Q", "support"] == (labels == 4).sum()
+    for k, c in enumerate(AAMI_CLASSES):
+        assert table.loc[c, "auroc"] == pytest.approx(roc_auc_score(labels == k, p[:, k]))
+
+
+def test_singlelabel_metrics_absent_class():
     labels = np.array([0, 0, 1, 2, 2, 2])
     p = np.eye(5)[[0, 1, 1, 2, 2, 0]] * 0.9 + 0.02
     table = evaluate.singlelabel_metrics(labels, p, list("NSVFQ")).set_index("class")
-    predicted = p.argmax(1)
-    assert table.loc["micro", "accuracy"] == pytest.approx(4 / 6)
-    assert table.loc["macro", "f1"] == pytest.approx(f1_score(labels, predicted, labels=[0, 1, 2], average="macro"))
-    assert table.loc["F", "support"] == 0 and np.isnan(table.loc["F", "auroc"])
-    m = evaluate.confusion_matrix(labels, predicted, 5)
-    assert m[2, 0] == 1 and m.sum() == 6 and np.trace(m) == 4
+    assert table.loc["F", "support"] == 0 and np.isnan(table.loc["F", "auroc"]) and table.loc["F", "f1"] == 0
+
+
+def test_ensemble_predictions_average_probabilities():
+    base = pd.DataFrame({"row": [3, 4, 5], "record": "r", "sample": [10, 20, 30], "true": ["N", "S", "V"]})
+    p1 = base.assign(**{f"p_{c}": v for c, v in zip("NSVFQ", np.array([[0.6, 0.3, 0.1, 0, 0], [0.5, 0.4, 0.1, 0, 0],
+                                                                       [0.2, 0.2, 0.6, 0, 0]]).T)})
+    p2 = base.assign(**{f"p_{c}": v for c, v in zip("NSVFQ", np.array([[0.7, 0.2, 0.1, 0, 0], [0.1, 0.8, 0.1, 0, 0],
+                                                                       [0.1, 0.1, 0.8, 0, 0]]).T)})
+    ensemble = evaluate.ensemble_predictions([p1, p2], "NSVFQ")
+    np.testing.assert_allclose(ensemble["p_S"], [0.25, 0.6, 0.15], rtol=1e-6)
+    assert ensemble["predicted"].tolist() == ["N", "S", "V"]  # run 1 alone calls the S beat N
+    with pytest.raises(ValueError, match="same test rows"):
+        evaluate.ensemble_predictions([p1, p2.iloc[::-1].reset_index(drop=True)], "NSVFQ")
+
+
+# ------------------------------------------------------------------------------------------- figures
+
+def _history(lr):
+    return pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.5, 0.45, 0.44], "val_loss": [0.6, 0.58, 0.59],
+                         "monitor": "macro_f1", "val_metric": [0.8000, 0.8025, 0.8010], "lr": lr,
+                         "best": [True, True, False], "seconds": 1.0})
+
+
+def test_training_curves_figure():
+    fig = figures.plot_history(_history([1e-3] * 3), None)
+    assert len(fig.axes) == 2  # constant learning rate: no panel for it
+    metric_axis = fig.axes[1]
+    low, high = metric_axis.get_ylim()
+    assert high - low >= 0.1  # a 0.0025 change does not fill the axis
+    assert any("kept checkpoint (epoch 2)" in t.get_text() for t in metric_axis.get_legend().get_texts())
+    assert all(any(line.get_xdata()[0] == 2 and line.get_linestyle() == ":" for line in ax.get_lines())
+               for ax in fig.axes)
+    changed = figures.plot_history(_history([1e-3, 1e-3, 5e-4]), None)
+    assert len(changed.axes) == 3 and changed.axes[2].get_ylabel() == "learning rate"
+
+
+def test_roc_figure_legend_and_styles():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 200)
+    p = rng.dirichlet(np.ones(3), 200) + np.eye(3)[labels]
+    fig = figures.plot_roc(np.eye(3)[labels], p, ["N", "S", "V"], None)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[1] == f"S (AUROC {roc_auc_score(labels == 1, p[:, 1]):.3f})"
+    styles = {(line.get_color(), str(line.get_linestyle())) for line in ax.get_lines()[:3]}
+    assert len(styles) == 3
+
+
+def test_confusion_figure_counts_and_rates():
+    predictions = pd.DataFrame({"true": list("NNNSSV"), "predicted": list("NNSSNV")})
+    confusion = evaluate.confusion_table("beats", AAMI_CLASSES, predictions)
+    assert confusion.set_index("true").loc["S", "N"] == 1 and confusion[list(AAMI_CLASSES)].to_numpy().sum() == 6
+    labels = np.array([AAMI_CLASSES.index(c) for c in predictions["true"]])
+    p = np.eye(5)[[AAMI_CLASSES.index(c) for c in predictions["predicted"]]]
+    metrics = evaluate.singlelabel_metrics(labels, p, AAMI_CLASSES)
+    ax = figures.plot_confusion(confusion, metrics, None).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()][:3] == ["N  Se 66.7%", "S  Se 50.0%", "V  Se 100.0%"]
+    assert [t.get_text() for t in ax.get_xticklabels()][1] == "S\n+P 50.0%"
+    assert sorted(t.get_text() for t in ax.texts).count("2") == 1  # counts written in the cells
 
 
 # -------------------------------------------------------------------------------------- rule targets
@@ -502,8 +784,8 @@ def test_training_targets():
     assert targets.superclass_source({**cfg, "superclass": {"data_dir": "/x/ptbxl/"}}, "mitdb") == ("ptbxl", "/x/ptbxl")
     assert targets.beats_split([], cfg, "afdb") == {}  # annotation-only records: no beats task
     split = targets.beats_split(["100", "102", *datasets.DS1], cfg, "mitdb")
-    assert split["100"] == "test" and "102" not in split
+    assert split["test"] == ["100"] and "102" not in split["train_side"] and split["train_side"] == sorted(datasets.DS1)
     outputs = targets.train_outputs("superclass", "demo")
-    assert outputs["metrics"] == "results/train/superclass/demo/metrics.parquet"
-    assert outputs["fig_attention"].endswith("figures/attention.png") and "fig_attention" not in targets.train_outputs(
-        "beats", "demo")
+    assert outputs["metrics"] == "results/train/superclass/demo/metrics.parquet" and "attention" in outputs
+    assert "attention" not in targets.train_outputs("beats", "demo")
+    assert targets.figure_outputs("beats", "demo")["confusion"] == "results/train/beats/demo/figures/confusion.png"

@@ -9,7 +9,6 @@ fascicular block, long PR), HYP enlarges the QRS. Severities vary per record, so
 
 from __future__ import annotations
 
-import ast
 import io
 import os
 import shutil
@@ -30,7 +29,6 @@ LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V
 TO_LEADS = np.array([
     [1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 1],
 ], float)
-SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 CODES = {
     "MI": (("IMI", 0.5), ("ASMI", 0.35), ("ALMI", 0.15)),
     "STTC": (("NDT", 0.3), ("NST_", 0.2), ("ISC_", 0.3), ("ISCAL", 0.2)),
@@ -249,22 +247,6 @@ def write_demo_ptbxl(out_dir, n_records: int = 1500, seed: int = 2026) -> Path:
         for name in ("records100", "scp_statements.csv", "ptbxl_database.csv"):
             os.replace(tmp / name, out_dir / name)
     return out_dir / "ptbxl_database.csv"
-
-
-def superclass_labels(database: pd.DataFrame, statements: pd.DataFrame) -> pd.DataFrame:
-    """0/1 matrix (records x SUPERCLASSES) from ``scp_codes`` and the statements' diagnostic_class."""
-    cls = statements["diagnostic_class"].dropna()
-    out = np.zeros((len(database), len(SUPERCLASSES)), np.int8)
-    for i, text in enumerate(database["scp_codes"]):
-        for code in eval_codes(text):
-            if code in cls.index:
-                out[i, SUPERCLASSES.index(cls[code])] = 1
-    return pd.DataFrame(out, columns=list(SUPERCLASSES), index=database.index)
-
-
-def eval_codes(text: str) -> dict:
-    """Parse an ``scp_codes`` cell such as ``"{'NORM': 100.0, 'SR': 0.0}"``."""
-    return ast.literal_eval(text)
 
 
 def read_statements() -> pd.DataFrame:

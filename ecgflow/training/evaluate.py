@@ -1,33 +1,27 @@
-"""Classification metrics, validation-tuned thresholds and the report tables.
+"""Classification metrics (scikit-learn), validation-tuned thresholds and the report tables.
 
 Conventions: precision, recall and F1 are 0.0 when their denominator is 0; AUROC and average precision
-are NaN for a class whose labels are all one value. ``macro`` rows average the classes with support > 0
-(AUROC/AP: the classes where they are defined); ``micro`` rows pool every (sample, class) decision.
+are NaN for a class whose labels are all one value. In the field's terms, recall is the sensitivity
+(Se), precision the positive predictivity (+P); ``fpr`` is the false positive rate FP / (FP + TN).
 
 Multi-label (``superclass``): sigmoid probabilities, per-class thresholds tuned on validation for maximum
-F1, metrics at 0.5 and at the tuned thresholds. Single-label (``beats``): softmax probabilities, argmax
-predictions (thresholds do not apply), one-vs-rest AUROC/AP, accuracy on the ``micro`` row.
+F1, metrics at 0.5 and at the tuned thresholds; ``macro`` averages the classes with support > 0, ``micro``
+pools every (sample, class) decision. Single-label (``beats``): softmax probabilities, argmax predictions,
+one-vs-rest AUROC/AP and FPR per class; as in AAMI-based papers the ``macro`` and ``micro`` rows are over
+N, S, V, F (Q is reported but left out), and ``accuracy`` (micro row) counts every beat.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import (average_precision_score, confusion_matrix, f1_score, multilabel_confusion_matrix,
+                             precision_recall_curve, precision_recall_fscore_support, roc_auc_score)
 
-METRIC_COLUMNS = ["class", "auroc", "average_precision", "precision", "recall", "f1", "threshold",
+from ..beats import AAMI_MACRO
+
+METRIC_COLUMNS = ["class", "auroc", "average_precision", "precision", "recall", "f1", "fpr", "threshold",
                   "precision_tuned", "recall_tuned", "f1_tuned", "support", "accuracy"]
-
-
-def _ratio(num, den) -> np.ndarray:
-    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-
-
-def prf(tp, fp, fn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision, recall, F1 from counts (0.0 where a denominator is 0)."""
-    tp, fp, fn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn))
-    return _ratio(tp, tp + fp), _ratio(tp, tp + fn), _ratio(2 * tp, 2 * tp + fp + fn)
 
 
 def binary_auroc(y, p) -> float:
@@ -52,11 +46,12 @@ def macro_auroc(y: np.ndarray, p: np.ndarray) -> float:
     return _nanmean([binary_auroc(y[:, k], p[:, k]) for k in range(y.shape[1])])
 
 
-def macro_f1(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
-    """Single-label macro F1 over the classes with support > 0."""
-    tp, fp, fn, support = _class_counts(labels, predicted, n_classes)
-    f1 = prf(tp, fp, fn)[2]
-    return float(f1[support > 0].mean()) if (support > 0).any() else float("nan")
+def macro_f1(labels: np.ndarray, predicted: np.ndarray, classes) -> float:
+    """Single-label macro F1 over the class ids ``classes`` (NaN when empty)."""
+    classes = list(classes)
+    if not classes:
+        return float("nan")
+    return float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0))
 
 
 def best_f1_threshold(y, p) -> tuple[float, float]:
@@ -66,7 +61,8 @@ def best_f1_threshold(y, p) -> tuple[float, float]:
     if y.sum() == 0:
         return 0.5, float("nan")
     precision, recall, thresholds = precision_recall_curve(y, p)
-    f1 = _ratio(2 * precision[:-1] * recall[:-1], precision[:-1] + recall[:-1])
+    denom = precision[:-1] + recall[:-1]
+    f1 = np.divide(2 * precision[:-1] * recall[:-1], denom, out=np.zeros_like(denom), where=denom > 0)
     best = int(np.argmax(f1))
     return float(thresholds[best]), float(f1[best])
 
@@ -83,74 +79,106 @@ def tune_thresholds(y_val: np.ndarray, p_val: np.ndarray, classes) -> pd.DataFra
         {"threshold": "float64", "val_f1": "float64", "val_support": "int64", "tuned": "bool"})
 
 
-def _counts(y: np.ndarray, decided: np.ndarray):
-    y, decided = y.astype(bool), decided.astype(bool)
-    return (y & decided).sum(0), (~y & decided).sum(0), (y & ~decided).sum(0)
+def _prf(y_true, y_pred, **kwargs):
+    return precision_recall_fscore_support(y_true, y_pred, zero_division=0, **kwargs)[:3]
+
+
+def _fpr(binary_confusions: np.ndarray) -> np.ndarray:
+    """FP / (FP + TN) of each 2x2 matrix ``[[tn, fp], [fn, tp]]`` (0.0 where undefined)."""
+    fp, tn = binary_confusions[:, 0, 1].astype(np.float64), binary_confusions[:, 0, 0].astype(np.float64)
+    return np.divide(fp, fp + tn, out=np.zeros_like(fp), where=fp + tn > 0)
 
 
 def multilabel_metrics(y: np.ndarray, p: np.ndarray, thresholds, classes) -> pd.DataFrame:
     """Per-class, macro and micro metrics of a multi-label problem at 0.5 and at ``thresholds``."""
+    y = np.asarray(y).astype(np.int64)
     thresholds = np.asarray(thresholds, dtype=np.float64)
-    at_half, tuned = _counts(y, p >= 0.5), _counts(y, p >= thresholds[None, :])
+    at_half, tuned = (p >= 0.5).astype(np.int64), (p >= thresholds[None, :]).astype(np.int64)
     support = y.sum(0).astype(np.int64)
-    pr, rc, f1 = prf(*at_half)
-    pr_t, rc_t, f1_t = prf(*tuned)
+    pr, rc, f1 = _prf(y, at_half, average=None)
+    pr_t, rc_t, f1_t = _prf(y, tuned, average=None)
     auroc = np.array([binary_auroc(y[:, k], p[:, k]) for k in range(len(classes))])
     ap = np.array([binary_ap(y[:, k], p[:, k]) for k in range(len(classes))])
     table = pd.DataFrame({"class": list(classes), "auroc": auroc, "average_precision": ap, "precision": pr,
-                          "recall": rc, "f1": f1, "threshold": thresholds, "precision_tuned": pr_t,
-                          "recall_tuned": rc_t, "f1_tuned": f1_t, "support": support, "accuracy": np.nan})
+                          "recall": rc, "f1": f1, "fpr": _fpr(multilabel_confusion_matrix(y, at_half)),
+                          "threshold": thresholds, "precision_tuned": pr_t, "recall_tuned": rc_t, "f1_tuned": f1_t,
+                          "support": support, "accuracy": np.nan})
     present = support > 0
     macro = {"class": "macro", "auroc": _nanmean(auroc), "average_precision": _nanmean(ap),
              **{c: float(table.loc[present, c].mean()) if present.any() else np.nan
-                for c in ("precision", "recall", "f1", "precision_tuned", "recall_tuned", "f1_tuned")},
+                for c in ("precision", "recall", "f1", "fpr", "precision_tuned", "recall_tuned", "f1_tuned")},
              "threshold": np.nan, "support": int(support.sum()), "accuracy": np.nan}
-    micro_half = prf(*(c.sum() for c in at_half))
-    micro_tuned = prf(*(c.sum() for c in tuned))
-    micro = {"class": "micro", "auroc": binary_auroc(y.ravel(), p.ravel()), "average_precision": binary_ap(
-        y.ravel(), p.ravel()), "precision": float(micro_half[0]), "recall": float(micro_half[1]),
-        "f1": float(micro_half[2]), "threshold": np.nan, "precision_tuned": float(micro_tuned[0]),
-        "recall_tuned": float(micro_tuned[1]), "f1_tuned": float(micro_tuned[2]), "support": int(support.sum()),
-        "accuracy": np.nan}
+    micro_half = _prf(y.ravel(), at_half.ravel(), average="binary")
+    micro_tuned = _prf(y.ravel(), tuned.ravel(), average="binary")
+    micro = {"class": "micro", "auroc": binary_auroc(y.ravel(), p.ravel()),
+             "average_precision": binary_ap(y.ravel(), p.ravel()), "precision": float(micro_half[0]),
+             "recall": float(micro_half[1]), "f1": float(micro_half[2]),
+             "fpr": float(_fpr(multilabel_confusion_matrix(y, at_half).sum(0, keepdims=True))[0]),
+             "threshold": np.nan, "precision_tuned": float(micro_tuned[0]), "recall_tuned": float(micro_tuned[1]),
+             "f1_tuned": float(micro_tuned[2]), "support": int(support.sum()), "accuracy": np.nan}
     return _finish(pd.concat([table, pd.DataFrame([macro, micro])], ignore_index=True))
 
 
-def _class_counts(labels: np.ndarray, predicted: np.ndarray, n_classes: int):
-    m = confusion_matrix(labels, predicted, n_classes)
-    tp = np.diag(m)
-    return tp, m.sum(0) - tp, m.sum(1) - tp, m.sum(1)
-
-
-def confusion_matrix(labels, predicted, n_classes: int) -> np.ndarray:
-    """``m[i, j]`` = number of samples of true class i predicted as j."""
-    m = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(m, (np.asarray(labels, dtype=np.int64), np.asarray(predicted, dtype=np.int64)), 1)
-    return m
-
-
 def singlelabel_metrics(labels: np.ndarray, p: np.ndarray, classes) -> pd.DataFrame:
-    """Per-class (one-vs-rest), macro and micro metrics of argmax predictions of a single-label problem."""
+    """Per-class (one-vs-rest), macro and micro metrics of the argmax predictions of a single-label
+    problem; macro and micro over the classes of :data:`~ecgflow.beats.AAMI_MACRO` present in ``classes``
+    (all classes otherwise), accuracy over every sample."""
+    classes = list(classes)
     n = len(classes)
     labels = np.asarray(labels, dtype=np.int64)
     predicted = p.argmax(1)
-    tp, fp, fn, support = _class_counts(labels, predicted, n)
-    pr, rc, f1 = prf(tp, fp, fn)
+    ids = list(range(n))
+    pr, rc, f1, support = precision_recall_fscore_support(labels, predicted, labels=ids, zero_division=0)
     onehot = np.eye(n, dtype=np.int64)[labels]
-    auroc = np.array([binary_auroc(onehot[:, k], p[:, k]) for k in range(n)])
-    ap = np.array([binary_ap(onehot[:, k], p[:, k]) for k in range(n)])
-    table = pd.DataFrame({"class": list(classes), "auroc": auroc, "average_precision": ap, "precision": pr,
-                          "recall": rc, "f1": f1, "support": support.astype(np.int64)})
-    present = support > 0
-    accuracy = float(tp.sum() / len(labels)) if len(labels) else np.nan
-    micro_p, micro_r, micro_f = prf(tp.sum(), fp.sum(), fn.sum())
-    aggregates = pd.DataFrame([
-        {"class": "macro", "auroc": _nanmean(auroc), "average_precision": _nanmean(ap),
-         **{c: float(table.loc[present, c].mean()) if present.any() else np.nan for c in ("precision", "recall", "f1")},
-         "support": int(support.sum())},
-        {"class": "micro", "auroc": binary_auroc(onehot.ravel(), p.ravel()),
-         "average_precision": binary_ap(onehot.ravel(), p.ravel()), "precision": float(micro_p),
-         "recall": float(micro_r), "f1": float(micro_f), "support": int(support.sum()), "accuracy": accuracy}])
-    return _finish(pd.concat([table, aggregates], ignore_index=True))
+    auroc = np.array([binary_auroc(onehot[:, k], p[:, k]) for k in ids])
+    ap = np.array([binary_ap(onehot[:, k], p[:, k]) for k in ids])
+    fpr = _fpr(multilabel_confusion_matrix(labels, predicted, labels=ids))
+    table = pd.DataFrame({"class": classes, "auroc": auroc, "average_precision": ap, "precision": pr,
+                          "recall": rc, "f1": f1, "fpr": fpr, "support": support.astype(np.int64)})
+    macro_ids = [classes.index(c) for c in AAMI_MACRO if c in classes] or ids
+    aggregates = []
+    for average in ("macro", "micro"):
+        a_pr, a_rc, a_f1 = _prf(labels, predicted, labels=macro_ids, average=average)
+        aggregates.append({"class": average, "precision": float(a_pr), "recall": float(a_rc), "f1": float(a_f1),
+                           "fpr": float(fpr[macro_ids].mean()) if average == "macro" else np.nan,
+                           "auroc": _nanmean(auroc[macro_ids]) if average == "macro" else np.nan,
+                           "average_precision": _nanmean(ap[macro_ids]) if average == "macro" else np.nan,
+                           "support": int(support[macro_ids].sum())})
+    aggregates[1]["accuracy"] = float((predicted == labels).mean()) if len(labels) else np.nan
+    return _finish(pd.concat([table, pd.DataFrame(aggregates)], ignore_index=True))
+
+
+def confusion_table(task: str, classes, predictions: pd.DataFrame) -> pd.DataFrame:
+    """The test confusion counts from the predictions table: beats, one row per true class with one count
+    column per predicted class; superclass, one row per class with ``tn, fp, fn, tp`` at the tuned
+    thresholds."""
+    classes = list(classes)
+    if task == "superclass":
+        y = predictions[[f"{c}_true" for c in classes]].to_numpy(np.int64)
+        decided = predictions[[f"{c}_pred" for c in classes]].to_numpy(np.int64)
+        m = multilabel_confusion_matrix(y, decided).reshape(len(classes), 4)
+        return pd.DataFrame({"class": classes, **{k: m[:, i].astype(np.int64)
+                                                  for i, k in enumerate(("tn", "fp", "fn", "tp"))}})
+    m = confusion_matrix(predictions["true"].to_numpy(str), predictions["predicted"].to_numpy(str), labels=classes)
+    return pd.DataFrame({"true": classes, **{c: m[:, j].astype(np.int64) for j, c in enumerate(classes)}})
+
+
+def ensemble_predictions(runs: list[pd.DataFrame], classes) -> pd.DataFrame:
+    """The single-label predictions table of a seed ensemble: the mean of the runs' class probabilities
+    (``p_<class>``) and its argmax; the runs must hold the same test beats in the same order."""
+    if not runs:
+        raise ValueError("an ensemble needs at least one run")
+    keys = [c for c in ("row", "record", "sample", "true") if c in runs[0].columns]
+    for run in runs[1:]:
+        if not run[keys].equals(runs[0][keys]):
+            raise ValueError("the runs' predictions are not of the same test rows")
+    columns = [f"p_{c}" for c in classes]
+    probs = np.mean([run[columns].to_numpy(np.float64) for run in runs], axis=0)
+    out = runs[0][keys].copy()
+    out["predicted"] = np.asarray(list(classes))[probs.argmax(1)] if len(out) else np.array([], str)
+    for k, column in enumerate(columns):
+        out[column] = probs[:, k].astype(np.float32)
+    return out
 
 
 def _finish(table: pd.DataFrame) -> pd.DataFrame:
@@ -161,7 +189,8 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
 
 def report_tables(task: str, classes, index: pd.DataFrame, val_probs: np.ndarray,
                   test_probs: np.ndarray) -> dict[str, pd.DataFrame]:
-    """``thresholds``, ``metrics`` (test) and ``predictions`` (test) tables of a trained model.
+    """``thresholds``, ``metrics`` (test), ``predictions`` (test) and ``confusion`` (test) tables of a
+    trained model.
 
     ``index``: the dataset index; ``val_probs``/``test_probs``: probabilities of its ``val``/``test`` rows
     in index order. Multi-label tasks have one column per class in ``index``; single-label ones ``label``.
@@ -190,4 +219,5 @@ def report_tables(task: str, classes, index: pd.DataFrame, val_probs: np.ndarray
             predictions[f"p_{name}"] = test_probs[:, k].astype(np.float32)
     metrics.insert(0, "task", task)
     metrics.insert(1, "split", "test")
-    return {"thresholds": thresholds, "metrics": metrics, "predictions": predictions}
+    return {"thresholds": thresholds, "metrics": metrics, "predictions": predictions,
+            "confusion": confusion_table(task, classes, predictions)}

@@ -70,23 +70,23 @@ class SuperclassNet(nn.Module):
 
 
 class BeatNet(nn.Module):
-    """Single-lead beat-window CNN (channels 16, 32, 64), global average pooling, dropout, class logits
-    (softmax gives the class probabilities).
+    """Beat-window CNN (``in_channels`` leads; channels 16, 32, 64), global average pooling, and a small
+    MLP head (``hidden`` units, dropout) giving the class logits (softmax gives the class probabilities).
 
     With ``n_features > 0``, ``forward(x, features)`` also takes per-beat features (e.g. RR intervals,
     ``(batch, n_features)``), standardised with statistics stored in the checkpoint (``feature_norm``)
-    and concatenated to the pooled CNN features before dropout and the linear head.
+    and concatenated to the pooled CNN features before the head.
     """
 
     def __init__(self, in_channels: int = 1, n_classes: int = 5, channels=(16, 32, 64), kernel: int = 5,
-                 dropout: float = 0.3, n_features: int = 0):
+                 dropout: float = 0.3, n_features: int = 0, hidden: int = 64):
         super().__init__()
         widths = (in_channels, *channels)
         self.encoder = nn.Sequential(*(conv_block(a, b, kernel) for a, b in zip(widths[:-1], widths[1:])))
         self.n_features = int(n_features)
         self.feature_norm = Standardise(self.n_features, time_axis=False) if self.n_features else None
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(channels[-1] + self.n_features, n_classes)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels[-1] + self.n_features, hidden),
+                                  nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
 
     def forward(self, x: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
         if (features is None) != (self.feature_norm is None):
@@ -95,7 +95,7 @@ class BeatNet(nn.Module):
         pooled = self.encoder(x).mean(dim=2)
         if features is not None:
             pooled = torch.cat([pooled, self.feature_norm(features).to(pooled.dtype)], dim=1)
-        return self.head(self.dropout(pooled))
+        return self.head(pooled)
 
 
 MODELS = {"superclass": SuperclassNet, "beats": BeatNet}

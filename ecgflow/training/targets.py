@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from ..errors import InputError
-from .datasets import DS1, DS2, ptbxl_database_path, record_split
+from .datasets import DS1, DS2, ptbxl_database_path, test_records
 
 DEMO_PTBXL = "results/demo/raw/ptbxl"
-TABLES = ("history", "thresholds", "metrics", "predictions")
+_TABLES = ("history", "thresholds", "metrics", "predictions", "confusion")
+TABLES = {"superclass": (*_TABLES, "attention"), "beats": _TABLES}
 FIGURES = {"superclass": ("curves", "roc", "confusion", "attention"), "beats": ("curves", "roc", "confusion")}
+FIGURE_TITLES = {"curves": "training curves", "roc": "ROC curves", "confusion": "confusion matrix",
+                 "attention": "attention over test records"}
 
 
 def superclass_source(train: dict, dataset: str) -> tuple[str | None, str | None]:
@@ -29,17 +32,23 @@ def superclass_files(folder: str) -> list[str]:
     return [database, f"{folder}/scp_statements.csv"]
 
 
-def beats_split(signal_records, train: dict, dataset: str) -> dict[str, str]:
-    """Record -> split of the beats task; ``{}`` when the records cannot be split (no beats task)."""
+def beats_split(signal_records, train: dict, dataset: str) -> dict[str, list[str]]:
+    """``{"train_side": [...], "test": [...]}`` records of the beats task (validation records are chosen
+    from the training side when the dataset is built); ``{}`` when the records cannot be split."""
     records = [r for r in signal_records if dataset != "mitdb" or r in DS1 + DS2]
     try:
-        return record_split(records, train["beats"]["val_fraction"], train["seed"], dataset)
+        train_side, test = test_records(records, train["beats"]["val_fraction"], train["seed"], dataset)
     except ValueError:
         return {}
+    return {"train_side": train_side, "test": test}
 
 
 def train_outputs(task: str, name: str) -> dict[str, str]:
-    """Output files of a training job by name: model, tables, ``fig_*`` figures."""
+    """Output files of a training job by name: the model and the tables."""
     folder = f"results/train/{task}/{name}"
-    return {"model": f"{folder}/model.pt", **{t: f"{folder}/{t}.parquet" for t in TABLES},
-            **{f"fig_{f}": f"{folder}/figures/{f}.png" for f in FIGURES[task]}}
+    return {"model": f"{folder}/model.pt", **{t: f"{folder}/{t}.parquet" for t in TABLES[task]}}
+
+
+def figure_outputs(task: str, name: str) -> dict[str, str]:
+    """The figures drawn from a training job's tables, by name."""
+    return {f: f"results/train/{task}/{name}/figures/{f}.png" for f in FIGURES[task]}

@@ -1,10 +1,17 @@
 """The training recipe: AdamW, ReduceLROnPlateau(mode="max") on the monitored validation metric, early
 stopping, class-balanced losses, best checkpoint kept.
 
-Monitored metric: validation macro AUROC (``superclass``), validation macro F1 (``beats``).
+Monitored metric: validation macro AUROC (``superclass``), validation macro F1 over N, S, V, F
+(``beats``; only the classes with at least ``min_val_beats`` validation beats count, so that a class
+with a handful of validation beats does not decide the checkpoint).
 Loss weights (from the training split): ``pos_weight = sqrt(N_neg / N_pos)`` per class for the
 multi-label BCE (1 where a class has no positive); for the beat cross-entropy, weights proportional to
-``1 / sqrt(count)`` scaled to a count-weighted mean of 1 (0 for empty classes).
+``1 / sqrt(count)`` scaled to a count-weighted mean of 1 (0 for empty classes), unless the batches are
+class-balanced (``balance > 0``): then each epoch draws ``samples_per_epoch`` training beats with
+replacement, a beat of class c with weight ``max(n_c, 0.002 n) ** -balance`` (``balance: 1`` gives each
+class the same share, the floor keeps a class of a few beats from being drawn thousands of times), and
+the loss is unweighted. ``augment`` (beats): random per-lead gain (0.8-1.2), Gaussian noise (0.03),
+a shift of up to 3 samples and a 3 % jitter of the features, drawn from the seeded generator.
 Beats with RR features: the network also gets ``features`` (rows x k), standardised by the model with
 training-split statistics (stored in the checkpoint, whose ``features`` entry names the columns).
 Device ``auto`` picks CUDA when available (bf16 autocast, pinned host memory, non-blocking copies),
@@ -16,8 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -26,11 +31,13 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, WeightedRandomSampler
 
 from ..errors import ConfigError
 from ..logs import progress
-from .datasets import AAMI_CLASSES, SUPERCLASSES
+from ..parquet import atomic_path
+from ..beats import AAMI_CLASSES, AAMI_MACRO
+from .datasets import SUPERCLASSES
 from .evaluate import macro_auroc, macro_f1
 from .models import build_model
 
@@ -39,6 +46,7 @@ TASKS = {
     "beats": {"classes": AAMI_CLASSES, "multilabel": False, "monitor": "macro_f1"},
 }
 DEVICES = ("auto", "cpu", "cuda")
+BALANCE_FLOOR = 0.002  # share of the training beats below which a class is not up-weighted further
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,10 @@ class TrainConfig:
     patience: int = 5
     lr_patience: int = 3
     lr_factor: float = 0.5
+    samples_per_epoch: int = 0
+    balance: float = 0.0
+    augment: bool = False
+    min_val_beats: int = 1
 
     @classmethod
     def from_mapping(cls, values: dict, key: str = "train") -> "TrainConfig":
@@ -64,9 +76,13 @@ class TrainConfig:
             value = getattr(cfg, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{key}.{name}", f"must be a positive integer, got {value!r}")
-        if not isinstance(cfg.lr_patience, int) or cfg.lr_patience < 0:
-            raise ConfigError(f"{key}.lr_patience", f"must be a non-negative integer, got {cfg.lr_patience!r}")
-        for name in ("lr", "weight_decay", "dropout", "lr_factor"):
+        for name in ("lr_patience", "samples_per_epoch", "min_val_beats"):
+            value = getattr(cfg, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{key}.{name}", f"must be a non-negative integer, got {value!r}")
+        if not isinstance(cfg.augment, bool):
+            raise ConfigError(f"{key}.augment", f"must be true or false, got {cfg.augment!r}")
+        for name in ("lr", "weight_decay", "dropout", "lr_factor", "balance"):
             value = getattr(cfg, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{key}.{name}", f"must be a number, got {value!r}")
@@ -76,6 +92,8 @@ class TrainConfig:
             raise ConfigError(f"{key}.weight_decay", f"must be >= 0, got {cfg.weight_decay!r}")
         if not 0 <= cfg.dropout < 1:
             raise ConfigError(f"{key}.dropout", f"must lie in [0, 1), got {cfg.dropout!r}")
+        if not 0 <= cfg.balance <= 1:
+            raise ConfigError(f"{key}.balance", f"must lie in [0, 1], got {cfg.balance!r}")
         if not 0 < cfg.lr_factor < 1:
             raise ConfigError(f"{key}.lr_factor", f"must lie in (0, 1), got {cfg.lr_factor!r}")
         return cfg
@@ -126,10 +144,17 @@ class ArrayBatches(Dataset):
         return inputs, torch.from_numpy(np.ascontiguousarray(self.y[positions]))
 
 
-def make_loader(data: ArrayBatches, batch_size: int, device: torch.device,
-                generator: torch.Generator | None = None) -> DataLoader:
-    """Shuffled batches when ``generator`` is given (seeded), in order otherwise; pinned memory on CUDA."""
-    sampler = RandomSampler(data, generator=generator) if generator is not None else SequentialSampler(data)
+def make_loader(data: ArrayBatches, batch_size: int, device: torch.device, generator: torch.Generator | None = None,
+                weights: np.ndarray | None = None, num_samples: int = 0) -> DataLoader:
+    """Shuffled batches when ``generator`` is given (seeded), in order otherwise; with ``weights`` (one per
+    item), ``num_samples`` items drawn with replacement in proportion to them; pinned memory on CUDA."""
+    if weights is not None:
+        sampler = WeightedRandomSampler(torch.from_numpy(np.asarray(weights, dtype=np.float64)), num_samples,
+                                        replacement=True, generator=generator)
+    elif generator is not None:
+        sampler = RandomSampler(data, generator=generator)
+    else:
+        sampler = SequentialSampler(data)
     return DataLoader(data, batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last=False),
                       pin_memory=device.type == "cuda")
 
@@ -146,6 +171,24 @@ def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
     w = np.where(counts > 0, 1 / np.sqrt(np.maximum(counts, 1)), 0.0)
     return (w * counts.sum() / (w * counts).sum()).astype(np.float32)
+
+
+def balanced_weights(labels: np.ndarray, n_classes: int, balance: float) -> np.ndarray:
+    """Per-item sampling weights ``max(n_c, BALANCE_FLOOR * n) ** -balance`` of each item's class c."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    per_class = np.maximum(counts, BALANCE_FLOOR * len(labels)) ** -float(balance)
+    return per_class[labels]
+
+
+def augment_beats(x: torch.Tensor, features: torch.Tensor | None, generator: torch.Generator):
+    """Random per-lead gain (0.8-1.2), Gaussian noise (sd 0.03), one shift of -3..3 samples for the
+    batch and a multiplicative jitter of 0.97-1.03 of every feature."""
+    gain = torch.empty(x.shape[0], x.shape[1], 1).uniform_(0.8, 1.2, generator=generator)
+    x = x * gain + 0.03 * torch.randn(x.shape, generator=generator)
+    x = torch.roll(x, int(torch.randint(-3, 4, (1,), generator=generator)), dims=2)
+    if features is not None:
+        features = features * torch.empty(features.shape).uniform_(0.97, 1.03, generator=generator)
+    return x, features
 
 
 def channel_stats(X: np.ndarray, rows: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
@@ -217,11 +260,17 @@ def probabilities(task: str, logits: np.ndarray) -> np.ndarray:
     return (torch.sigmoid(t) if TASKS[task]["multilabel"] else torch.softmax(t, dim=1)).numpy()
 
 
-def monitored_metric(task: str, y: np.ndarray, logits: np.ndarray) -> float:
-    """Validation macro AUROC (superclass) or macro F1 (beats)."""
+def monitored_classes(labels: np.ndarray, min_beats: int) -> list[int]:
+    """The N, S, V, F class ids with at least ``min_beats`` (and at least one) beats in ``labels``."""
+    counts = np.bincount(labels, minlength=len(AAMI_CLASSES))
+    return [AAMI_CLASSES.index(c) for c in AAMI_MACRO if counts[AAMI_CLASSES.index(c)] >= max(min_beats, 1)]
+
+
+def monitored_metric(task: str, y: np.ndarray, logits: np.ndarray, min_val_beats: int = 1) -> float:
+    """Validation macro AUROC (superclass) or macro F1 over :func:`monitored_classes` (beats)."""
     if TASKS[task]["multilabel"]:
         return macro_auroc(y, probabilities(task, logits))
-    return macro_f1(y, logits.argmax(1), len(TASKS[task]["classes"]))
+    return macro_f1(y, logits.argmax(1), monitored_classes(y, min_val_beats))
 
 
 def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: int = 0, device: str = "auto",
@@ -244,7 +293,9 @@ def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: i
     n_classes = len(TASKS[task]["classes"])
     with deterministic(dev.type == "cpu"):
         torch.manual_seed(seed)
-        extra = {} if features is None else {"n_features": features.shape[1]}
+        extra = {} if task == "superclass" else {"in_channels": X.shape[1]}
+        if features is not None:
+            extra["n_features"] = features.shape[1]
         model = build_model(task, n_classes=n_classes, dropout=cfg.dropout, **extra)
         if task == "superclass":
             model.norm.fit(*channel_stats(X, train_rows))
@@ -255,21 +306,29 @@ def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: i
             weight = torch.from_numpy(pos_weight(y_train))
             make_loss = lambda w: nn.BCEWithLogitsLoss(pos_weight=w)  # noqa: E731
         else:
-            weight = torch.from_numpy(class_weights(y_train, n_classes))
+            weight = class_weights(y_train, n_classes) if cfg.balance == 0 else np.ones(n_classes, np.float32)
+            weight = torch.from_numpy(weight)
             make_loss = lambda w: nn.CrossEntropyLoss(weight=w)  # noqa: E731
         criterion, val_criterion = make_loss(weight.to(dev)), make_loss(weight)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=cfg.lr_factor,
                                                                patience=cfg.lr_patience)
         generator = torch.Generator().manual_seed(seed)
-        loader = make_loader(ArrayBatches(X, train_rows, y_train, features), cfg.batch_size, dev, generator)
+        balanced = task == "beats" and cfg.balance > 0
+        loader = make_loader(ArrayBatches(X, train_rows, y_train, features), cfg.batch_size, dev, generator,
+                             weights=balanced_weights(y_train, n_classes, cfg.balance) if balanced else None,
+                             num_samples=cfg.samples_per_epoch or len(train_rows))
+        augment = cfg.augment and task == "beats"
         best_score, best_state, best_epoch, history = -math.inf, None, 0, []
         for epoch in progress(range(1, cfg.epochs + 1), f"{task} epochs"):
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
             model.train()
-            total = torch.zeros((), device=dev)
+            total, seen = torch.zeros((), device=dev), 0
             for inputs, yb in loader:
+                if augment:
+                    x, f = augment_beats(inputs[0], inputs[1] if len(inputs) > 1 else None, generator)
+                    inputs = [x] if f is None else [x, f]
                 inputs = [t.to(dev, non_blocking=True) for t in inputs]
                 yb = yb.to(dev, non_blocking=True)
                 optimizer.zero_grad(set_to_none=True)
@@ -279,16 +338,17 @@ def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: i
                 loss.backward()
                 optimizer.step()
                 total += loss.detach() * len(yb)
+                seen += len(yb)
             val_logits = predict(model, X, val_rows, cfg.batch_size, dev, features=features)
             val_loss = float(val_criterion(torch.from_numpy(val_logits), torch.from_numpy(y_val)))
-            metric = monitored_metric(task, y_val, val_logits)
+            metric = monitored_metric(task, y_val, val_logits, cfg.min_val_beats)
             score = metric if math.isfinite(metric) else -math.inf
             scheduler.step(score)
             improved = best_state is None or score > best_score
             if improved:
                 best_score, best_epoch = score, epoch
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            history.append({"epoch": epoch, "train_loss": float(total) / len(train_rows), "val_loss": val_loss,
+            history.append({"epoch": epoch, "train_loss": float(total) / seen, "val_loss": val_loss,
                             "val_metric": metric, "lr": lr, "best": improved,
                             "seconds": time.perf_counter() - start})
             if log is not None:
@@ -310,14 +370,8 @@ def save_checkpoint(model: nn.Module, path, task: str, cfg: TrainConfig, extra: 
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"task": task, "classes": list(TASKS[task]["classes"]), "config": asdict(cfg),
              "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **(extra or {})}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -326,6 +380,8 @@ def load_checkpoint(path, device: str = "cpu") -> tuple[nn.Module, dict]:
     ``features`` entry, when present, names the feature columns the model takes)."""
     state = torch.load(path, map_location=device, weights_only=True)
     extra = {"n_features": len(state["features"])} if state.get("features") else {}
+    if "in_channels" in state:
+        extra["in_channels"] = state["in_channels"]
     model = build_model(state["task"], n_classes=len(state["classes"]), dropout=state["config"]["dropout"], **extra)
     model.load_state_dict(state["state_dict"])
     return model.to(device).eval(), state
