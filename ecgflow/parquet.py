@@ -1,17 +1,58 @@
-"""Parquet I/O: atomic writes (temporary file, then rename) with key-value metadata."""
+"""Output files written atomically (temporary file, then rename), and Parquet I/O with key-value metadata.
+
+:func:`atomic_path` is the one way ecgflow writes an output file (Parquet tables, model
+checkpoints, NumPy arrays): nothing is visible at the final path until the file is complete, and
+the file gets the permissions of any file the user creates (``0o666`` less the umask).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _file_mode() -> int:
+    """Permissions of a new file under the current umask (``open`` gives 0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """A temporary path in ``path``'s folder to write the file to; renamed to ``path`` when the block
+    ends without error, removed otherwise. Creates the folder; removes temporary files left there by
+    a run killed mid-write.
+
+    >>> with atomic_path("out/model.pt") as tmp:  # doctest: +SKIP
+    ...     torch.save(state, tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, _file_mode())  # mkstemp creates files readable by their owner only
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_parquet(df: pd.DataFrame | pa.Table, path, metadata: dict | None = None) -> Path:
@@ -19,26 +60,15 @@ def write_parquet(df: pd.DataFrame | pa.Table, path, metadata: dict | None = Non
 
     The ecgflow version is always added. Nothing is visible at ``path`` until the file is complete.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta.pop(b"pandas", None)  # carries library versions and index details: not part of the content
     for key, value in {**(metadata or {}), "ecgflow_version": __version__}.items():
         meta[str(key).encode()] = json.dumps(value, sort_keys=True).encode()
     table = table.replace_schema_metadata(meta)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a run that was killed mid-write
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates files readable by their owner only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def read_metadata(path) -> dict:

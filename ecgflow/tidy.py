@@ -67,6 +67,8 @@ def write_tidy(rec: RawRecord, dataset: str, beats_path, events_path, tidy_path=
         "n_samples": rec.n_samples,
         "duration_s": rec.n_samples / rec.fs,
         "lead": rec.lead,
+        "initial_rhythm": rec.rhythms.labels[0],
+        "beat_alignment": rec.beat_alignment,
         "sha256": rec.sha256,
     }
     if tidy_path is not None:

@@ -1,6 +1,9 @@
 """Snakemake entry point: draw the report figures from the report tables and per-record files."""
 
 import json
+import sys
+
+sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
 
 from ecgflow.logs import log_to
 from ecgflow.report.figures import write_figures

@@ -1,5 +1,9 @@
 """Snakemake entry point: combine the per-record metrics into the report tables."""
 
+import sys
+
+sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
+
 from ecgflow.logs import log_to
 from ecgflow.report.tables import write_report_tables
 

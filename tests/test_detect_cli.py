@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from helpers_detect import write_record
 
-from ecgflow.detect import main, parse_params
-from ecgflow.detectors import detect
-from ecgflow.errors import InputError
-from ecgflow.grid import thin
+from ecgflow.detect import UsageError, main, parse_params
+from ecgflow.detectors import detect, detect_changes
+from ecgflow.evaluation import evaluate_detections
+from ecgflow.grid import thin, thin_mask
 from ecgflow.parquet import read_metadata
 from ecgflow.streams import build_stream
 
@@ -21,9 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def expected(tidy_path, ma_window, min_gap, **params):
+    """(alarm, change) samples of adwin on the ecg stream, thinned on the alarms."""
     tidy = pd.read_parquet(tidy_path)
     v, p = build_stream("ecg", ma_window, tidy=tidy)
-    return thin(p[detect("adwin", v, **params)], min_gap)
+    alarm, change, _ = detect_changes("adwin", v, **params)
+    keep = thin_mask(p[alarm], min_gap)
+    return p[alarm][keep], p[change][keep]
 
 
 def test_cli_prints_count_and_writes_detections(tmp_path, capsys):
@@ -32,19 +35,28 @@ def test_cli_prints_count_and_writes_detections(tmp_path, capsys):
     args = ["--data", str(tidy), "--detector", "adwin", "--ma-window", "50", "--min-gap-samples", "750",
             "--param", "delta=0.08", "--tolerance", "500", "--sample-rate", "250", "--output", str(out)]
     assert main(args) == 0
-    want = expected(tidy, 50, 750, delta=0.08)
+    alarm, change = expected(tidy, 50, 750, delta=0.08)
+    np.testing.assert_array_equal(alarm, thin(alarm, 750))
     printed = capsys.readouterr().out
-    assert f"{want.size} detections" in printed
-    np.testing.assert_array_equal(pd.read_parquet(out)["sample"].to_numpy(), want)
+    assert f"{alarm.size} detections" in printed
+    written = pd.read_parquet(out)
+    assert list(written.columns) == ["alarm_sample", "change_sample", "direction"]
+    np.testing.assert_array_equal(written["alarm_sample"].to_numpy(), alarm)
+    np.testing.assert_array_equal(written["change_sample"].to_numpy(), change)
     meta = read_metadata(out)
-    assert meta["record"] == "r01" and meta["params"] == {"delta": 0.08} and meta["min_gap_samples"] == 750
-    try:
-        from ecgflow.evaluation import evaluate_detections
-    except ImportError:
-        pytest.skip("ecgflow.evaluation not available: the evaluation figures are not printed")
-    m = evaluate_detections(want, [20_000, 40_000], tolerance=500)
-    assert f"TP {m['tp']} FP {m['fp']} FN {m['fn']}" in printed
-    assert f"F1 {m['f1']:.3f}" in printed
+    assert meta["record"] == "r01" and meta["params"] == {} and meta["min_gap_samples"] == 750
+    assert meta["threshold_name"] == "delta" and meta["grid"][0]["threshold"] == 0.08
+    for timing, samples in (("alarm", alarm), ("change", change)):
+        m = evaluate_detections(samples, [20_000, 40_000], tolerance=500)
+        line = next(ln for ln in printed.splitlines() if ln.strip().startswith(f"{timing} samples:"))
+        assert f"TP {m['tp']} FP {m['fp']} FN {m['fn']}" in line and f"F1 {m['f1']:.3f}" in line
+
+
+def test_cli_prints_na_for_undefined_delay(tmp_path, capsys):
+    tidy = write_record(tmp_path, n=20_000)
+    assert main(["--data", str(tidy), "--detector", "pagehinkley", "--param", "threshold=1e9"]) == 0
+    printed = capsys.readouterr().out
+    assert "0 detections" in printed and "mean delay n/a" in printed and "nan" not in printed
 
 
 def test_cli_beat_stream_from_tidy_path(tmp_path, capsys):
@@ -52,33 +64,59 @@ def test_cli_beat_stream_from_tidy_path(tmp_path, capsys):
     assert main(["--data", str(tidy), "--detector", "ddm", "--irr-ms", "40", "--param", "drift_threshold=1.5"]) == 0
     beats = pd.read_parquet(tidy.parent.parent / "beats" / tidy.name)
     v, _ = build_stream("irr", 40, beats=beats, fs=250.0)
-    assert f"on irr, {v.size} elements, {detect('ddm', v, drift_threshold=1.5).size} detections" in capsys.readouterr().out
+    assert f"on irr (irr_ms 40), {v.size} elements, {detect('ddm', v, drift_threshold=1.5).size} detections" \
+        in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--param", "delta=2"], "delta"),
-        (["--param", "deltaa=0.1"], "deltaa"),
-        (["--param", "delta"], "NAME=VALUE"),
-        (["--sample-rate", "360"], "360"),
-        (["--ma-window", "-3"], "ma_window"),
+        (["--param", "delta=2"], "--param: delta: must be in (0.0, 1.0)"),
+        (["--param", "deltaa=0.1"], "--param: deltaa: not a parameter of adwin"),
+        (["--param", "delta"], "--param: expected NAME=VALUE"),
+        (["--sample-rate", "360"], "differs from --sample-rate 360"),
+        (["--ma-window", "-3"], "argument --ma-window: must be >= 1, got -3"),
+        (["--tolerance", "-5"], "argument --tolerance: must be >= 0, got -5"),
+        (["--min-gap-samples", "1.5"], "argument --min-gap-samples: expected an integer, got '1.5'"),
+        (["--stream", "irr"], "--stream: adwin does not run on 'irr'"),
+        (["--diff", "--stream", "rr"], "--diff: only the ecg stream"),
     ],
 )
-def test_cli_bad_input_exits_with_message(tmp_path, capsys, extra, message):
+def test_cli_bad_input_exits_with_message(tmp_path, capsys, monkeypatch, extra, message):
+    """Every argument is checked before any work: the detector never runs."""
+    import ecgflow.detect as cli
+
+    monkeypatch.setattr(cli, "sweep", lambda *a, **k: pytest.fail("ran the detector despite a bad argument"))
     tidy = write_record(tmp_path, n=5000)
     assert main(["--data", str(tidy), "--detector", "adwin", *extra]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "config key" not in err
 
 
 def test_cli_missing_file(tmp_path, capsys):
     assert main(["--data", str(tmp_path / "tidy" / "nope.parquet"), "--detector", "adwin"]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "--data: " in capsys.readouterr().err
+
+
+def test_cli_data_not_parquet_is_one_line_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "tidy" / "r01.parquet"
+    bad.parent.mkdir()
+    bad.write_text("record,sample\nr01,0\n")
+    assert main(["--data", str(bad), "--detector", "adwin"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {bad}: not a Parquet file")
+
+
+def test_cli_help_shows_defaults(capsys):
+    assert main(["--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--tolerance TOLERANCE evaluation tolerance in samples (default: 500)" in out
+    assert "(default: river)" in out and "(default: 1)" in out and "(default: None)" not in out
 
 
 def test_parse_params_types():
     assert parse_params(["delta=0.08", "clock=1", "mode=up"]) == {"delta": 0.08, "clock": 1, "mode": "up"}
-    with pytest.raises(InputError):
+    with pytest.raises(UsageError, match="--param: expected NAME=VALUE"):
         parse_params(["=3"])
 
 

@@ -84,3 +84,35 @@ def test_afdb_annotation_only(tmp_path):
     events = pd.read_parquet(paths["events"])
     assert len(events) == rhythm_changes_from_atr(SHARED / "afdb" / "04015") > 0
     assert set(events["rhythm_to"]) <= {"(N", "(AFIB", "(AFL", "(J"}
+
+
+def test_every_output_is_written_atomically_with_the_usual_permissions(tmp_path):
+    """Parquet tables, NumPy arrays and model checkpoints share one atomic writer: the mode of a file
+    that ``open`` creates (0o666 less the umask), and nothing left behind when the writer fails."""
+    import os
+
+    import torch
+
+    from ecgflow.parquet import atomic_path, write_parquet
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    mode = plain.stat().st_mode & 0o777
+    write_parquet(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+    with atomic_path(tmp_path / "X.npy") as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.zeros(3))
+    with atomic_path(tmp_path / "model.pt") as tmp:
+        torch.save({"w": torch.zeros(2)}, tmp)
+    for name in ("t.parquet", "X.npy", "model.pt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode, name
+    old = os.umask(0o077)
+    try:
+        write_parquet(pd.DataFrame({"a": [1]}), tmp_path / "private.parquet")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "private.parquet").stat().st_mode & 0o777 == 0o600
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "broken.npy") as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("writer failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.npy", "model.pt", "plain.txt", "private.parquet", "t.parquet"]

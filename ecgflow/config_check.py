@@ -1,0 +1,90 @@
+"""Checks of the workflow config beyond the JSON schema, run before any job.
+
+:func:`typed_overrides` gives command-line overrides their types first: Snakemake reads the value
+of ``--config evaluation='{tolerances_s: [3]}'`` with YAML's base loader, which keeps every nested
+scalar a string (``'3'``). After the schema has checked types and ranges, :func:`check_config`
+checks what depends on the detector code: each detector's fixed parameters (names and ranges,
+through :func:`ecgflow.detectors.resolve_params`) and each stream's grid (through
+:func:`ecgflow.grid.canonical_stream_grid`). Every error names the full config key, e.g.
+``detectors.adwin.params.delt``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .detectors import resolve_params
+from .errors import ConfigError
+from .grid import canonical_stream_grid
+
+
+def _params(key: str, detector: str, semantics: str, params) -> dict:
+    """``params`` checked as fixed parameters of ``detector``; errors carry ``key`` as prefix."""
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ConfigError(key, f"must be a mapping of parameter names to values, got {params!r}")
+    try:
+        resolve_params(detector, semantics, params)
+    except ConfigError as e:
+        raise ConfigError(f"{key}.{e.key}", e.problem) from None
+    return params
+
+
+def check_detectors(detectors: dict) -> None:
+    """Every detector's params and every stream's grid and params (see the module docstring)."""
+    for detector, spec in sorted((detectors or {}).items()):
+        key = f"detectors.{detector}"
+        semantics = spec.get("semantics", "river")
+        try:
+            resolve_params(detector, semantics)
+        except ConfigError as e:
+            raise ConfigError(key if e.key == "detector" else f"{key}.{e.key}", e.problem) from None
+        common = _params(f"{key}.params", detector, semantics, spec.get("params"))
+        for stream, stream_spec in sorted((spec.get("streams") or {}).items()):
+            skey = f"{key}.streams.{stream}"
+            grid_spec = dict(stream_spec)
+            own = _params(f"{skey}.params", detector, semantics, grid_spec.pop("params", None))
+            grid = canonical_stream_grid(grid_spec, detector, stream, skey)
+            swept = grid["threshold"]["name"]
+            for where, params in ((f"{key}.params", common), (f"{skey}.params", own)):
+                if swept in params:
+                    raise ConfigError(f"{where}.{swept}", f"is swept by {skey}.threshold; remove it from the fixed params")
+
+
+def check_config(config: dict) -> None:
+    """Raise :class:`ConfigError` naming the full key of the first problem in a schema-valid ``config``."""
+    check_detectors(config.get("detectors") or {})
+
+
+def _types(schema: dict) -> set:
+    t = schema.get("type", [])
+    return {t} if isinstance(t, str) else set(t)
+
+
+def _typed(value, schema: dict, defs: dict):
+    """``value`` with every string that the schema does not allow as a string (or leaves free, as a
+    detector's ``params``) parsed as YAML."""
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    if isinstance(value, dict):
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        return {k: _typed(v, props.get(k, extra if isinstance(extra, dict) else {}), defs) for k, v in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [_typed(v, items, defs) for v in value] if isinstance(items, dict) else value
+    if isinstance(value, str) and "string" not in _types(schema) and not schema.get("anyOf"):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    return value
+
+
+def typed_overrides(config: dict, schema_path) -> None:
+    """Give the string values of ``config`` that the schema does not type as strings their YAML
+    types, in place (see the module docstring). Values the schema types as strings stay strings."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    config.update(_typed(config, schema, schema.get("$defs", {})))
