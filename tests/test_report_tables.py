@@ -172,6 +172,9 @@ def test_cpsc2021_table():
     assert out.loc["total", "u"] == pytest.approx(1.5 / 4)
     assert out.loc["total", "insample_u_mean"] == pytest.approx(4.5 / 4)  # combo 0 on every record
     assert study_table(m, "cpsc2021")["cpsc2021_u_mean"].iloc[0] == pytest.approx(1.5 / 4)
+    # the report reads metrics with categorical string columns (unordered): same table
+    cat = m.astype({c: "category" for c in ("record", "detector", "stream", "policy", "timing")})
+    pd.testing.assert_frame_equal(cpsc2021_table(cat, "cpsc2021"), cpsc2021_table(m, "cpsc2021"))
 
 
 def _scored_record(rng, record, events, fs=250.0, n_samples=450_000):

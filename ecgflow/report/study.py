@@ -163,7 +163,7 @@ def _cpsc_stack(metrics: pd.DataFrame) -> Stack | None:
     m = metrics[metrics["cpsc_u"].notna()]
     if m.empty:
         return None
-    first = m[(m["tolerance_s"] == m["tolerance_s"].min()) & (m["policy"] == m["policy"].min())]
+    first = m[(m["tolerance_s"] == m["tolerance_s"].min()) & (m["policy"].astype(str) == min(m["policy"].astype(str)))]
     return stack(first, ["detector", "stream", "combo_id", "timing"], extra=CPSC_VALUES)
 
 
