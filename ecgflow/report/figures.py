@@ -28,7 +28,8 @@ TIMING_COLUMN = {"alarm": "alarm_sample", "change": "change_sample"}
 DPI = 100
 PNG_METADATA = {"Software": None}  # no version string: same data -> same bytes
 RHYTHM_COLOURS = {"(N": "0.85", "(AFIB": "tab:red", "(AFL": "tab:orange", "(J": "tab:purple", "(T": "tab:brown",
-                  "(B": "tab:pink", "(VT": "tab:olive", "(SVTA": "tab:cyan", "(NOD": "tab:green"}
+                  "(B": "tab:pink", "(VT": "tab:olive", "(SVTA": "tab:cyan", "(NOD": "tab:green", "(SBR": "tab:blue",
+                  "(P": "tab:gray", "(PREX": "gold", "(IVR": "navy", "(VFL": "black", "(AB": "teal", "(BII": "magenta"}
 UNDER_COLOUR = "0.88"  # heatmap cells below the colour scale's start
 MERGE_PX = 3  # detections closer than this many pixels (median spacing) merge into a bar
 
