@@ -18,12 +18,18 @@ needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"real PhysioNet d
 
 
 def write_wfdb(folder: Path, name: str, n: int = 5000, fs: int = 250, rhythm=((0, "(N"), (2000, "(AFIB"), (3500, "(N")), signal=None):
-    """A small two-lead WFDB record with beats every 200 samples and the given rhythm marks."""
+    """A small two-lead WFDB record with beats every 200 samples (a 1 mV spike on a slow wave, so that
+    the beats sit on QRS-like slopes) and the given rhythm marks."""
     folder.mkdir(parents=True, exist_ok=True)
-    t = np.arange(n) / fs
-    x = np.stack([np.sin(2 * np.pi * 1.2 * t), np.cos(2 * np.pi * 1.2 * t)], axis=1) if signal is None else signal
-    wfdb.wrsamp(name, fs=fs, units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=x, fmt=["212", "212"], adc_gain=[200, 200], baseline=[0, 0], write_dir=str(folder))
     beats = np.arange(100, n - 50, 200)
+    if signal is None:
+        t = np.arange(n) / fs
+        x = np.stack([np.sin(2 * np.pi * 1.2 * t), np.cos(2 * np.pi * 1.2 * t)], axis=1) * 0.2
+        for offset, height in ((-1, 0.5), (0, 1.0), (1, 0.5)):
+            x[beats + offset] += height
+    else:
+        x = signal
+    wfdb.wrsamp(name, fs=fs, units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=x, fmt=["212", "212"], adc_gain=[200, 200], baseline=[0, 0], write_dir=str(folder))
     marks = np.array([s for s, _ in rhythm], dtype=np.int64)
     samples = np.concatenate([beats, marks])
     symbols = ["N"] * len(beats) + ["+"] * len(marks)

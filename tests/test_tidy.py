@@ -27,7 +27,7 @@ def test_synthetic_record_tables(tmp_path):
     assert len(tidy) == 5000 and tidy["ecg"].dtype == np.float32 and tidy["regime_change"].dtype == np.int8
     assert tidy.index[tidy.regime_change == 1].tolist() == [2000, 3500]
     assert tidy.loc[1999, "rhythm"] == "(N" and tidy.loc[2000, "rhythm"] == "(AFIB"
-    np.testing.assert_allclose(tidy["ecg"].to_numpy()[:50], np.sin(2 * np.pi * 1.2 * np.arange(50) / 250), atol=0.005)
+    np.testing.assert_allclose(tidy["ecg"].to_numpy()[:50], 0.2 * np.sin(2 * np.pi * 1.2 * np.arange(50) / 250), atol=0.005)
     beats = pd.read_parquet(paths["beats"])
     assert beats["sample"].tolist() == list(range(100, 4950, 200))
     assert (beats["aami_class"] == "N").all()
