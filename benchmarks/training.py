@@ -235,20 +235,18 @@ def main() -> None:
     tp.add_argument("--steps", type=int, default=10)
     tp.add_argument("--threads", type=int, default=2)
     tp.add_argument("--out", default="results/benchmarks/training.parquet")
-    st = sub.add_parser("study", help="5-seed mitdb DS1 -> DS2 heartbeat study")
-    st.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mitdb"))
-    st.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    st.add_argument("--threads", type=int, default=2)
-    st.add_argument("--work", default="/tmp/ecgflow-mitdb-study")
-    st.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
-    st.add_argument("--out", default="results/train/beats/mitdb/seed_study.parquet")
-    inner = sub.add_parser("inner", help="the recipe on two inner folds of DS1 (5 held-out records each)")
-    inner.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mitdb"))
-    inner.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    inner.add_argument("--threads", type=int, default=2)
-    inner.add_argument("--work", default="/tmp/ecgflow-mitdb-study")
-    inner.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
-    inner.add_argument("--out", default="results/benchmarks/training_inner.parquet")
+    for name, help_text, out in (
+        ("study", "5-seed mitdb DS1 -> DS2 heartbeat study", "results/train/beats/mitdb/seed_study.parquet"),
+        ("inner", "the recipe on two inner folds of DS1 (5 held-out records each)",
+         "results/benchmarks/training_inner.parquet"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mitdb"))
+        p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+        p.add_argument("--threads", type=int, default=2)
+        p.add_argument("--work", default="/tmp/ecgflow-mitdb-study")
+        p.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
+        p.add_argument("--out", default=out)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.command in (None, "throughput"):
