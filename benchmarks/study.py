@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecgflow.evaluation.scoring import score_detections  # noqa: E402
-from ecgflow.grid import canonical_stream_grid  # noqa: E402
 from ecgflow.parquet import write_parquet  # noqa: E402
+from ecgflow.record_jobs.detect import pair_setup  # noqa: E402
 from ecgflow.report.study import study_table  # noqa: E402
 from ecgflow.sources import dataset_spec, list_records  # noqa: E402
 from ecgflow.sweep import sweep  # noqa: E402
@@ -44,19 +44,9 @@ OUT = ROOT / "results" / "benchmarks"
 
 
 def pairs(detectors: dict, ecg: bool) -> list[tuple[str, str, dict]]:
-    """(detector, stream, setup) of every configured pair: semantics, fixed params (the stream's own
-    override the detector's) and canonical grid, as the workflow builds them."""
-    out = []
-    for detector, spec in sorted(detectors.items()):
-        for stream, grid in sorted(spec["streams"].items()):
-            if stream == "ecg" and not ecg:
-                continue
-            grid = dict(grid)
-            params = {**(spec.get("params") or {}), **(grid.pop("params", None) or {})}
-            key = f"detectors.{detector}.streams.{stream}"
-            out.append((detector, stream, {"semantics": spec.get("semantics", "river"), "params": params,
-                                           "grid": canonical_stream_grid(grid, detector, stream, key)}))
-    return out
+    """(detector, stream, setup) of every configured pair, the setup as the workflow builds it."""
+    return [(d, s, pair_setup(detectors, d, s)) for d in sorted(detectors) for s in sorted(detectors[d]["streams"])
+            if ecg or s != "ecg"]
 
 
 def record_metrics(dataset: str, data_dir: Path, record: str, todo: list) -> pd.DataFrame:

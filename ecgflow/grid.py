@@ -38,7 +38,7 @@ DETECTOR_STREAMS = {
 _KEYS = {"threshold", "window", "min_gap_s", "diff", "stream_params"}
 
 
-def _values(key, values, integer=False, low=None, low_open=False):
+def _values(key, values, integer=False, low=None):
     if not isinstance(values, (list, tuple)) or not values:
         raise ConfigError(key, f"must be a non-empty list, got {values!r}")
     out = []
@@ -47,8 +47,8 @@ def _values(key, values, integer=False, low=None, low_open=False):
             raise ConfigError(key, f"values must be finite numbers, got {v!r}")
         if integer and not float(v).is_integer():
             raise ConfigError(key, f"values must be integers, got {v!r}")
-        if low is not None and (v <= low if low_open else v < low):
-            raise ConfigError(key, f"values must be {'>' if low_open else '>='} {low}, got {v!r}")
+        if low is not None and v < low:
+            raise ConfigError(key, f"values must be >= {low}, got {v!r}")
         out.append(int(v) if integer else float(v))
     if len(set(out)) != len(out):
         raise ConfigError(key, f"values must be distinct, got {values!r}")

@@ -185,8 +185,7 @@ def window_stream(kind: str, beats: pd.DataFrame, fs: float, w: int, params: dic
         irr, pos = irr_stream(beats, fs, p["irr_ms"], source)
         if irr.size < w:
             raise InputError(source, f"{irr.size} successive RR differences: too few for w={w}")
-        c = np.concatenate(([0], np.cumsum(irr.astype(np.int64))))
-        return (c[w:] - c[:-w]) / float(w), pos[w - 1 :]
+        return moving_average(irr, w), pos[w - 1 :]
     rr, pos = _rr(beats, fs, source)
     if rr.size < w:
         raise InputError(source, f"{rr.size} RR intervals: too few for w={w}")

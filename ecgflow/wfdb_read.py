@@ -138,9 +138,9 @@ def beat_alignment(x: np.ndarray, beats: np.ndarray, fs: float) -> float:
         return float("nan")
     w = max(1, int(round(QRS_HALF_S * fs)))
     slope = np.abs(np.diff(x.astype(np.float64), prepend=float(x[0])))
-    steepest = sliding_window_view(np.pad(slope, w), 2 * w + 1).max(axis=1)
+    windows = sliding_window_view(np.pad(slope, w), 2 * w + 1)  # a view: only the rows used are read
     halfway = beats[:-1] + np.diff(beats) // 2
-    return float(np.mean(steepest[beats[:-1]] > steepest[halfway]))
+    return float(np.mean(windows[beats[:-1]].max(axis=1) > windows[halfway].max(axis=1)))
 
 
 def _annotations(path: Path, ext: str):

@@ -14,7 +14,7 @@ from ecgflow.evaluation import evaluation_settings
 from ecgflow.record_jobs import pair_key
 from ecgflow.record_jobs.detect import pair_setup
 from ecgflow.sources import dataset_spec, has_signal, list_records, signal_files
-from ecgflow.streams import BEAT_STREAMS, STREAMS
+from ecgflow.streams import BEAT_STREAMS
 from ecgflow.training.targets import FIGURE_TITLES, figure_outputs
 
 typed_overrides(config, f"{workflow.basedir}/config/schema/config.schema.yaml")

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 from ecgflow.training.targets import (
     beats_split,
-    figure_outputs,
     superclass_files,
     superclass_source,
     train_outputs,

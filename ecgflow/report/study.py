@@ -26,14 +26,15 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation.metrics import precision_recall_f1
+from ..evaluation.scoring import CPSC_COLUMNS, TIMINGS
 
 VALUE_COLUMNS = ("tp", "fp", "tp_chance", "n_detections", "f1", "f1_chance", "median_delay_s", "mean_delay_s")
 COMBO_COLUMNS = ["threshold_name", "threshold", "window_name", "window", "min_gap_s"]
 HELD_OUT_KEYS = ("f1_mean", "f1_std", "f1_chance", "f1_lift", "pooled_precision", "pooled_recall", "pooled_f1",
                  "pooled_f1_chance", "pooled_f1_lift", "mean_delay_s", "median_delay_s", "false_alarms_per_hour",
                  "false_alarms_per_hour_event_free")
-STUDY_TIMINGS = ("alarm", "change", "chosen")
-CPSC_VALUES = ("cpsc_class_true", "cpsc_class_pred", "cpsc_ur", "cpsc_ue", "cpsc_u")
+STUDY_TIMINGS = (*TIMINGS, "chosen")
+CPSC_VALUES = tuple(CPSC_COLUMNS)
 STUDY_PICK = ["detector", "stream", "combo_id", "timing", *COMBO_COLUMNS]
 
 
