@@ -66,11 +66,10 @@ def irregularity(beat_samples: np.ndarray, fs: float, irr_ms: float = SPLIT_IRR_
     return np.concatenate(([0.0, 0.0], (d * 1000.0 / float(fs) > irr_ms).astype(np.float64)))[: beat_samples.size]
 
 
-def split_changes(beat_samples, fs: float, alarm_samples, direction, span: int,
-                  irr_ms: float = SPLIT_IRR_MS) -> np.ndarray:
+def split_changes(beat_samples, z, alarm_samples, direction, span: int) -> np.ndarray:
     """Record samples of the best-split change estimates (see the module docstring) of the alarms at
-    ``alarm_samples`` (beat samples) with ``direction`` (+1 or -1), searching ``span`` beats before each."""
+    ``alarm_samples`` (beat samples) with ``direction`` (+1 or -1), searching ``span`` beats before each;
+    ``z``: :func:`irregularity` of ``beat_samples``."""
     s = np.asarray(beat_samples, dtype=np.int64)
     at = np.searchsorted(s, np.asarray(alarm_samples, dtype=np.int64))
-    z = irregularity(s, fs, irr_ms)
     return s[_split_all(z, at.astype(np.int64), np.asarray(direction, dtype=np.int8), int(span))]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .changetime import SPLIT_IRR_MS, split_changes
+from .changetime import SPLIT_IRR_MS, irregularity, split_changes
 from .detectors import detect_changes, resolve_params
 from .errors import ConfigError, InputError
 from .grid import canonical_stream_grid, expand_grid, min_gap_samples, thin_mask
@@ -69,6 +69,9 @@ def sweep(
     windowed = grid["window"]["name"] in ("ma_window", "w")
     gaps = [min_gap_samples(g, fs) for g in grid["min_gap_s"]]
     n_w, n_g = len(windows), len(gaps)
+    if detector == "hysteresis":  # its change estimate splits the per-beat irregularity (the same for every pass)
+        beat_samples = beats["sample"].to_numpy(np.int64)
+        z = irregularity(beat_samples, fs, stream_params.get("irr_ms", SPLIT_IRR_MS))
     parts = []
     n_elements = None
     for wi, window in enumerate(progress(windows, f"{detector} {stream} windows")):
@@ -80,9 +83,7 @@ def sweep(
             a, c, direction = detect_changes(detector, values, semantics, source=source, **params, **{tname: threshold})
             alarm = positions[a]
             if detector == "hysteresis":
-                span = (int(window) if windowed else 1) + resolved["dwell"]
-                change = split_changes(beats["sample"].to_numpy(np.int64), fs, alarm, direction, span,
-                                       stream_params.get("irr_ms", SPLIT_IRR_MS))
+                change = split_changes(beat_samples, z, alarm, direction, int(window) + resolved["dwell"])
             else:
                 change = positions[c]
             for gi, gap in enumerate(gaps):
@@ -135,12 +136,13 @@ def read_record_tables(stream: str, tidy_path=None, beats_path=None):
     return {"tidy" if stream == "ecg" else "beats": table}, meta
 
 
-def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_path=None):
+def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_path=None, loaded=None):
     """:func:`sweep` of one record's files with a detector's config ``setup`` (semantics, params, grid).
 
     The metadata also carries the record's dataset, record name and n_samples (when its input has them).
+    ``loaded``: the result of :func:`read_record_tables` for this stream, when the caller has read it.
     """
-    tables, rec = read_record_tables(stream, tidy_path, beats_path)
+    tables, rec = loaded or read_record_tables(stream, tidy_path, beats_path)
     grid = canonical_stream_grid(setup["grid"], detector, stream, key=f"detectors.{detector}.streams.{stream}")
     det, meta = sweep(
         detector,

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from helpers_detect import SHARED, af_beats, cosen_reference, needs_shared, write_record
 
-from ecgflow.changetime import split_changes
+from ecgflow.changetime import irregularity, split_changes
 from ecgflow.detectors import detect_changes
 from ecgflow.errors import ConfigError, InputError
 from ecgflow.grid import (DETECTOR_STREAMS, THRESHOLD_NAME, canonical_stream_grid, expand_grid, min_gap_samples, thin,
@@ -248,7 +248,8 @@ def test_sweep_equals_one_run_per_combination(tmp_path):
             np.testing.assert_array_equal(got["alarm_sample"], p[a][keep])
             np.testing.assert_array_equal(got["direction"], d[keep])
             if detector == "hysteresis":  # best split of the per-beat irregularity in the last window + dwell beats
-                want = split_changes(beats["sample"].to_numpy(), 250.0, p[a], d, int(combo.window) + 2, 50.0)[keep]
+                samples = beats["sample"].to_numpy()
+                want = split_changes(samples, irregularity(samples, 250.0, 50.0), p[a], d, int(combo.window) + 2)[keep]
             else:
                 want = p[c][keep]
             np.testing.assert_array_equal(got["change_sample"], want)

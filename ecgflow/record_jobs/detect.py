@@ -9,7 +9,7 @@ import pyarrow as pa
 from ..errors import InputError
 from ..grid import canonical_stream_grid
 from ..parquet import write_parquet
-from ..sweep import sweep_record
+from ..sweep import read_record_tables, sweep_record
 from . import split_key
 
 RECORD_KEYS = ("fs", "n_samples")
@@ -33,10 +33,14 @@ def pair_setup(detectors: dict, detector: str, stream: str) -> dict:
 def detect_record(setups: dict, *, dataset: str, record: str, tidy_path=None, beats_path=None) -> tuple[pa.Table, dict]:
     """Sweeps of every pair of ``setups`` (``{"<detector>/<stream>": setup}``, see
     :func:`ecgflow.sweep.sweep_record`) on one record's tidy and beats files, as one table and metadata."""
-    tables, runs = [], {}
+    tables, runs, loaded = [], {}, {}
     for key in sorted(setups, key=split_key):
         detector, stream = split_key(key)
-        det, meta = sweep_record(detector, stream, setups[key], tidy_path=tidy_path, beats_path=beats_path)
+        kind = "tidy" if stream == "ecg" else "beats"  # each input is read once, whatever pairs use it
+        if kind not in loaded:
+            loaded[kind] = read_record_tables(stream, tidy_path, beats_path)
+        det, meta = sweep_record(detector, stream, setups[key], tidy_path=tidy_path, beats_path=beats_path,
+                                 loaded=loaded[kind])
         table = pa.Table.from_pandas(det, preserve_index=False).replace_schema_metadata(None)
         n = table.num_rows
         table = table.add_column(0, "stream", pa.array([stream] * n, pa.string()))
