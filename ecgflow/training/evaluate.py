@@ -99,8 +99,9 @@ def multilabel_metrics(y: np.ndarray, p: np.ndarray, thresholds, classes) -> pd.
     pr_t, rc_t, f1_t = _prf(y, tuned, average=None)
     auroc = np.array([binary_auroc(y[:, k], p[:, k]) for k in range(len(classes))])
     ap = np.array([binary_ap(y[:, k], p[:, k]) for k in range(len(classes))])
+    confusions = multilabel_confusion_matrix(y, at_half)
     table = pd.DataFrame({"class": list(classes), "auroc": auroc, "average_precision": ap, "precision": pr,
-                          "recall": rc, "f1": f1, "fpr": _fpr(multilabel_confusion_matrix(y, at_half)),
+                          "recall": rc, "f1": f1, "fpr": _fpr(confusions),
                           "threshold": thresholds, "precision_tuned": pr_t, "recall_tuned": rc_t, "f1_tuned": f1_t,
                           "support": support, "accuracy": np.nan})
     present = support > 0
@@ -113,7 +114,7 @@ def multilabel_metrics(y: np.ndarray, p: np.ndarray, thresholds, classes) -> pd.
     micro = {"class": "micro", "auroc": binary_auroc(y.ravel(), p.ravel()),
              "average_precision": binary_ap(y.ravel(), p.ravel()), "precision": float(micro_half[0]),
              "recall": float(micro_half[1]), "f1": float(micro_half[2]),
-             "fpr": float(_fpr(multilabel_confusion_matrix(y, at_half).sum(0, keepdims=True))[0]),
+             "fpr": float(_fpr(confusions.sum(0, keepdims=True))[0]),
              "threshold": np.nan, "precision_tuned": float(micro_tuned[0]), "recall_tuned": float(micro_tuned[1]),
              "f1_tuned": float(micro_tuned[2]), "support": int(support.sum()), "accuracy": np.nan}
     return _finish(pd.concat([table, pd.DataFrame([macro, micro])], ignore_index=True))
