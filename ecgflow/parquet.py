@@ -1,7 +1,7 @@
 """Output files written atomically (temporary file, then rename), and Parquet I/O with key-value metadata.
 
 :func:`atomic_path` is the one way ecgflow writes an output file (Parquet tables, model
-checkpoints, NumPy arrays): nothing is visible at the final path until the file is complete, and
+checkpoints, NumPy arrays, PNG figures): nothing is visible at the final path until the file is complete, and
 the file gets the permissions of any file the user creates (``0o666`` less the umask).
 """
 
@@ -53,6 +53,16 @@ def atomic_path(path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+PNG_METADATA = {"Software": None}  # no version string: same data -> same bytes
+
+
+def save_png(fig, path, dpi: int) -> Path:
+    """Write the matplotlib figure ``fig`` as a PNG to ``path`` atomically, without a version string."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, metadata=PNG_METADATA)
+    return Path(path)
 
 
 def write_parquet(df: pd.DataFrame | pa.Table, path, metadata: dict | None = None) -> Path:

@@ -19,14 +19,13 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from ..evaluation import evaluate_detections
-from ..parquet import atomic_path, read_metadata
+from ..parquet import read_metadata, save_png
 from ..streams import build_stream
 from ..sweep import read_record_tables
 
 REFERENCE_TIMING = "alarm"
 TIMING_COLUMN = {"alarm": "alarm_sample", "change": "change_sample"}
 DPI = 100
-PNG_METADATA = {"Software": None}  # no version string: same data -> same bytes
 RHYTHM_COLOURS = {"(N": "0.85", "(AFIB": "tab:red", "(AFL": "tab:orange", "(J": "tab:purple", "(T": "tab:brown",
                   "(B": "tab:pink", "(VT": "tab:olive", "(SVTA": "tab:cyan", "(NOD": "tab:green", "(SBR": "tab:blue",
                   "(P": "tab:gray", "(PREX": "gold", "(IVR": "navy", "(VFL": "black", "(AB": "teal", "(BII": "magenta"}
@@ -39,13 +38,6 @@ def reference_run(tolerances_s, policies) -> tuple[float, str]:
     may leave them to the dataset's defaults), ``policies`` as configured."""
     tols = sorted(float(t) for t in tolerances_s)
     return (tols[len(tols) // 2] if tols else float("nan")), policies[0]
-
-
-def save_png(fig: Figure, path) -> Path:
-    """Write ``fig`` as PNG to ``path`` atomically (see :func:`ecgflow.parquet.atomic_path`)."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata=PNG_METADATA)
-    return Path(path)
 
 
 def at_run(table: pd.DataFrame, tol: float, policy: str, timing: str = REFERENCE_TIMING) -> pd.DataFrame:
@@ -74,7 +66,7 @@ def _panels(n: int, width=4.2, height=3.4, cols=3):
 def _empty(path, text: str) -> Figure:
     fig = Figure(figsize=(6, 2))
     fig.text(0.5, 0.5, text, ha="center", va="center")
-    save_png(fig, path)
+    save_png(fig, path, DPI)
     return fig
 
 
@@ -124,7 +116,7 @@ def f1_heatmap(summary: pd.DataFrame, best: pd.DataFrame, tol: float, policy: st
     cbar.ax.axhline(vmin, color="r", lw=2)
     fig.suptitle(f"F1 over the grid (tolerance {tol:g} s, {policy} matching)\ncolour scale from the lowest chance F1 of "
                  f"a best configuration that beats it ({vmin:.2f}; grey: below); hatched: not above the cell's own chance F1")
-    save_png(fig, path)
+    save_png(fig, path, DPI)
     return fig
 
 
@@ -148,7 +140,7 @@ def pr_scatter(summary: pd.DataFrame, best: pd.DataFrame, tol: float, policy: st
         ax.legend(fontsize=7, loc="upper right")
     fig.colorbar(sc, ax=list(axes), label="min_gap (s)", shrink=0.8)
     fig.suptitle(f"Precision-recall of the grid (tolerance {tol:g} s, {policy} matching)\nmeans across records")
-    save_png(fig, path)
+    save_png(fig, path, DPI)
     return fig
 
 
@@ -183,7 +175,7 @@ def f1_tolerance(best: pd.DataFrame, policy: str, path) -> Figure:
         ax.set_title(f"{detector} / {stream}", fontsize=9)
     fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=8)
     fig.suptitle(f"F1 against tolerance ({policy} matching)\nmean \u00b1 std over held-out records; dashed: chance level")
-    save_png(fig, path)
+    save_png(fig, path, DPI)
     return fig
 
 
@@ -246,7 +238,7 @@ def delay_distribution(delays: dict, tol: float, policy: str, path, pre_toleranc
         ax.set_xlabel("delay (s)")
         ax.set_ylabel("matches")
     fig.suptitle(f"Detection delay of the best configuration\n(tolerance {tol:g} s, {policy} matching, alarm times)")
-    save_png(fig, path)
+    save_png(fig, path, DPI)
     return fig
 
 
@@ -334,7 +326,7 @@ def record_figure(signal: tuple, stream: tuple, episodes_s: list, events_s: np.n
                      fontsize=9)
     ax_zoom.set_title(f"zoom: {zoom_s:.3g} s around the first change", fontsize=9)
     fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=8)
-    save_png(fig, path)
+    save_png(fig, path, DPI)
     return fig
 
 

@@ -14,22 +14,20 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
-from ..parquet import read_metadata  # noqa: E402
+from ..parquet import read_metadata, save_png  # noqa: E402
 from .datasets import load_dataset  # noqa: E402
 from .targets import TABLES  # noqa: E402
 
-PNG_METADATA = {"Software": None}  # no version string: same data -> same bytes
+DPI = 110
 
 
 def _save(fig, path):
     """Write ``fig`` to ``path`` and close it; with ``path=None`` return the open figure (for tests)."""
     if path is None:
         return fig
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, metadata=PNG_METADATA)
+    save_png(fig, path, DPI)
     plt.close(fig)
-    return path
+    return Path(path)
 
 
 def _limits(values, min_span: float) -> tuple[float, float]:
