@@ -57,6 +57,12 @@ def precision_recall_f1(tp, fp, fn):
     return precision, recall, f1
 
 
+def chance_f1(tp_chance, n_detections, n_events):
+    """F1 of a placebo with ``n_detections`` detections and ``tp_chance`` (mean) true positives against
+    ``n_events`` events: :func:`precision_recall_f1` of TP, FP = n_detections - TP, FN = n_events - TP."""
+    return precision_recall_f1(tp_chance, n_detections - tp_chance, n_events - tp_chance)[2]
+
+
 def delay_penalised(f1, mean_delay, tolerance):
     """``F1 / (1 + max(mean_delay, 0) / tolerance)``: early (negative) mean delays are not penalised;
     F1 itself for a zero tolerance, 0.0 without matches (NaN mean delay). Scalars or arrays."""

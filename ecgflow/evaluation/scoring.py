@@ -21,7 +21,7 @@ from . import cpsc2021
 from .chance import chance_phases, chance_tp_many
 from .drift import episode_counts
 from .matching import POLICIES, event_tolerances, match
-from .metrics import delay_penalised, precision_recall_f1
+from .metrics import chance_f1, delay_penalised, precision_recall_f1
 
 TIMINGS = ("alarm", "change")
 METRIC_COLUMNS = [
@@ -221,7 +221,7 @@ def _rows(grid, n_det, n_ev, tol, fs, duration_s, counts, tp_chance, run: dict) 
     tp, mean_d, median_d, detected, first_sum, n_false = counts
     fp, fn = n_det - tp, n_ev - tp
     precision, recall, f1 = precision_recall_f1(tp, fp, fn)
-    chance = precision_recall_f1(tp_chance, n_det - tp_chance, n_ev - tp_chance)[2]
+    chance = chance_f1(tp_chance, n_det, n_ev)
     with np.errstate(divide="ignore", invalid="ignore"):
         ep_recall = detected / n_ev if n_ev else np.full(len(tp), np.nan)
         mttd_s = np.where(detected > 0, first_sum / np.maximum(detected, 1) / fs, np.nan)

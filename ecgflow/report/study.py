@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..evaluation.metrics import precision_recall_f1
+from ..evaluation.metrics import chance_f1, precision_recall_f1
 from ..evaluation.scoring import CPSC_COLUMNS, TIMINGS
 
 VALUE_COLUMNS = ("tp", "fp", "tp_chance", "n_detections", "f1", "f1_chance", "median_delay_s", "mean_delay_s")
@@ -109,8 +109,7 @@ def held_out(s: Stack, pick: np.ndarray) -> dict:
     with_ev, free = s.n_events > 0, s.n_events == 0
     tp, fp, n_ev = v["tp"].sum(), v["fp"].sum(), s.n_events.sum()
     p, r, f1 = precision_recall_f1(tp, fp, n_ev - tp)
-    tpc = v["tp_chance"].sum()
-    f1c = precision_recall_f1(tpc, v["n_detections"].sum() - tpc, n_ev - tpc)[2]
+    f1c = chance_f1(v["tp_chance"].sum(), v["n_detections"].sum(), n_ev)
     counts = np.bincount(pick)
     picked = int(np.argmax(counts))
     delays = v["median_delay_s"][~np.isnan(v["median_delay_s"])]

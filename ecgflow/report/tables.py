@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InputError
-from ..evaluation.metrics import precision_recall_f1
+from ..evaluation.metrics import chance_f1, precision_recall_f1
 from ..parquet import write_parquet
 from .study import (
     COMBO_COLUMNS, HELD_OUT_KEYS, choose_insample, choose_loro, cpsc2021_table, first_max, held_out, stack,
@@ -108,8 +108,7 @@ def grid_summary(metrics: pd.DataFrame) -> pd.DataFrame:
     out = out.merge(per_rec, on=keys, how="left", sort=False)
     p, r, f1 = precision_recall_f1(out["tp"], out["fp"], out["fn"])
     out["pooled_precision"], out["pooled_recall"], out["pooled_f1"] = p, r, f1
-    tpc = out["tp_chance"]
-    out["pooled_f1_chance"] = precision_recall_f1(tpc, out["n_detections"] - tpc, out["n_events"] - tpc)[2]
+    out["pooled_f1_chance"] = chance_f1(out["tp_chance"], out["n_detections"], out["n_events"])
     out["pooled_f1_lift"] = out["pooled_f1"] - out["pooled_f1_chance"]
     out["mean_delay_s"] = np.where(out["tp"] > 0, out["_delay_sum"] / out["tp"].clip(lower=1), np.nan)
     out["false_alarms_per_hour"] = out["fp"] / out["_hours"]
