@@ -74,15 +74,16 @@ def _check_record_line(path: Path) -> None:
     raise InputError(path, f"header does not parse: {problem}")
 
 
-def _header(path: Path):
+def header(path: Path):
+    """The parsed WFDB header ``path`` (``.hea``); raises InputError naming it when it does not parse."""
     _check_record_line(path)
     try:
-        header = wfdb.rdheader(str(path.with_suffix("")))
+        parsed = wfdb.rdheader(str(path.with_suffix("")))
     except Exception as exc:  # wfdb raises many kinds of errors on a malformed header
         raise InputError(path, f"header does not parse ({type(exc).__name__}: {exc})") from None
-    if not header.fs or header.fs <= 0:
-        raise InputError(path, f"header does not parse: sampling rate {header.fs!r} is not positive")
-    return header
+    if not parsed.fs or parsed.fs <= 0:
+        raise InputError(path, f"header does not parse: sampling rate {parsed.fs!r} is not positive")
+    return parsed
 
 
 def _check_dat_files(hea: Path, header) -> list[Path]:
@@ -162,6 +163,23 @@ def _check_extent(path: Path, samples: np.ndarray, n_samples: int) -> None:
         raise InputError(path, f"annotation at sample {samples[-1]} lies past the end of the signal ({n_samples} samples)")
 
 
+def read_lead(hea: Path, lead, max_flat_s: float = 10.0):
+    """``(signal, name, header, signal files)`` of the first lead of the WFDB record ``hea`` that matches
+    ``lead`` (an index, a name, or a list of them in order of preference): float32 physical units, checked
+    for missing samples and for flat lines longer than ``max_flat_s`` seconds; raises InputError naming
+    the file at fault."""
+    parsed = header(hea)
+    dats = _check_dat_files(hea, parsed)
+    channel = _lead_index(hea, parsed, lead)
+    try:
+        rec = wfdb.rdrecord(str(hea.with_suffix("")), channels=[channel], physical=True, return_res=32)
+    except Exception as exc:
+        raise InputError(dats[0], f"signal does not read ({type(exc).__name__}: {exc})") from None
+    signal = np.asarray(rec.p_signal[:, 0], dtype=np.float32)
+    _check_signal(dats[0], signal, float(parsed.fs), max_flat_s)
+    return signal, parsed.sig_name[channel], parsed, dats
+
+
 def read_record(spec: DatasetSpec, data_dir, record: str, lead=0, max_flat_s: float = 10.0) -> RawRecord:
     """Read a record of dataset ``spec`` from ``data_dir``; raises InputError naming the bad file."""
     base = Path(data_dir) / record
@@ -176,16 +194,8 @@ def read_record(spec: DatasetSpec, data_dir, record: str, lead=0, max_flat_s: fl
     if hea.exists() or spec.signal == "required":
         if not hea.exists():
             raise InputError(hea, "header file missing")
-        header = _header(hea)
-        dats = _check_dat_files(hea, header)
-        channel = _lead_index(hea, header, lead)
-        try:
-            rec = wfdb.rdrecord(str(base), channels=[channel], physical=True, return_res=32)
-        except Exception as exc:
-            raise InputError(dats[0], f"signal does not read ({type(exc).__name__}: {exc})") from None
-        signal = np.asarray(rec.p_signal[:, 0], dtype=np.float32)
-        _check_signal(dats[0], signal, float(header.fs), max_flat_s)
-        fs, n_samples, lead_name = float(header.fs), int(header.sig_len), header.sig_name[channel]
+        signal, lead_name, header, dats = read_lead(hea, lead, max_flat_s)
+        fs, n_samples = float(header.fs), int(header.sig_len)
         sources = [hea, *dats, *sources]
     r_samples, r_symbols, r_notes, r_fs = _annotations(rhythm_path, spec.rhythm_ext)
     b_samples, b_symbols, _, b_fs = _annotations(beat_path, spec.beat_ext)

@@ -31,6 +31,7 @@ import pandas as pd
 import scipy.signal
 import wfdb
 
+from .. import wfdb_read
 from ..beats import AAMI_CLASSES
 from ..errors import InputError
 from ..logs import progress
@@ -358,26 +359,18 @@ def rr_features(samples, fs: float, local: int = LOCAL_RR_INTERVALS, running_s: 
 
 
 def second_lead(header_path, primary: str | None, n_samples: int) -> tuple[np.ndarray, str]:
-    """The first channel of the WFDB record ``header_path`` other than the lead named ``primary``
-    (float64 mV) and its name; the record must have ``n_samples`` samples."""
+    """The first channel of the WFDB record ``header_path`` other than the lead named ``primary`` (float64
+    mV, checked for missing samples as the tidy lead is) and its name; the record must have ``n_samples``
+    samples."""
     header_path = Path(header_path)
-    base = str(header_path.with_suffix(""))
-    try:
-        header = wfdb.rdheader(base)
-        others = [i for i, name in enumerate(header.sig_name) if name != primary]
-        if not others:
-            raise InputError(header_path, f"a second lead is needed (train.beats.leads: 2), the record has "
-                                          f"only {header.sig_name}")
-        record = wfdb.rdrecord(base, channels=[others[0]], physical=True)
-    except InputError:
-        raise
-    except Exception as exc:  # wfdb raises many kinds of errors on a malformed record
-        raise InputError(header_path, f"cannot read the second lead ({type(exc).__name__}: {exc})") from None
-    signal = record.p_signal[:, 0].astype(np.float64)
-    if len(signal) != n_samples or not np.isfinite(signal).all():
-        raise InputError(header_path, f"second lead {header.sig_name[others[0]]}: expected {n_samples} finite "
-                                      f"samples, got {len(signal)}")
-    return signal, header.sig_name[others[0]]
+    names = wfdb_read.header(header_path).sig_name
+    others = [i for i, name in enumerate(names) if name != primary]
+    if not others:
+        raise InputError(header_path, f"a second lead is needed (train.beats.leads: 2), the record has only {names}")
+    signal, name, _, _ = wfdb_read.read_lead(header_path, others[0], max_flat_s=math.inf)
+    if len(signal) != n_samples:
+        raise InputError(header_path, f"second lead {name}: expected {n_samples} samples, got {len(signal)}")
+    return signal.astype(np.float64), name
 
 
 def _record_beats(record: str, paths, window_s, length: int, leads: int, channels: str):
