@@ -93,28 +93,12 @@ def record_score(predicted, true_class: int, n_true: int, onset_range, offset_ra
     return {"class_true": true_class, "class_pred": pred_class, "ur": ur, "ue": ue, "u": ur + ue}
 
 
-def true_episodes(event_samples, rhythm_to, initial_rhythm: str, n_samples: int) -> np.ndarray:
-    """AF episodes ((k, 2) samples) from regime changes (sorted samples and the rhythm each starts)
-    and the rhythm in force at sample 0: AF (``AF_RHYTHMS``) runs, an episode still open at the end
-    closing at ``n_samples - 1``."""
-    out, start = [], 0 if initial_rhythm in AF_RHYTHMS else None
-    for s, rhythm in zip(np.asarray(event_samples, np.int64), rhythm_to):
-        if rhythm in AF_RHYTHMS and start is None:
-            start = int(s)
-        elif rhythm not in AF_RHYTHMS and start is not None:
-            out.append((start, int(s)))
-            start = None
-    if start is not None:
-        out.append((start, n_samples - 1))
-    return np.asarray(out, np.int64).reshape(-1, 2)
-
-
-def predicted_episodes(samples, direction, n_samples: int) -> np.ndarray:
-    """Episodes of a two-state detector's detections, taken in the detector's order: ``+1`` opens an
-    episode at its sample (when none is open), ``-1`` closes it (an offset never precedes its
-    onset); one still open at the end closes at ``n_samples - 1``."""
-    out, start = [], None
-    for s, d in zip(np.asarray(samples, np.int64), np.asarray(direction)):
+def _episodes(samples, switch, n_samples: int, open_at_start: bool = False) -> np.ndarray:
+    """Episodes ((k, 2) samples) of a state switched on (``switch`` > 0) and off (< 0) at ``samples``,
+    taken in order: a switch to the state already in force changes nothing, an episode never ends
+    before it starts, and one still open at the end closes at ``n_samples - 1``."""
+    out, start = [], 0 if open_at_start else None
+    for s, d in zip(np.asarray(samples, np.int64), np.asarray(switch)):
         if d > 0 and start is None:
             start = int(s)
         elif d < 0 and start is not None:
@@ -123,3 +107,16 @@ def predicted_episodes(samples, direction, n_samples: int) -> np.ndarray:
     if start is not None:
         out.append((start, n_samples - 1))
     return np.asarray(out, np.int64).reshape(-1, 2)
+
+
+def true_episodes(event_samples, rhythm_to, initial_rhythm: str, n_samples: int) -> np.ndarray:
+    """AF episodes from regime changes (sorted samples and the rhythm each starts) and the rhythm in
+    force at sample 0: AF (``AF_RHYTHMS``) runs."""
+    switch = [1 if rhythm in AF_RHYTHMS else -1 for rhythm in rhythm_to]
+    return _episodes(event_samples, switch, n_samples, open_at_start=initial_rhythm in AF_RHYTHMS)
+
+
+def predicted_episodes(samples, direction, n_samples: int) -> np.ndarray:
+    """Episodes of a two-state detector's detections, taken in the detector's order: ``+1`` opens an
+    episode at its sample (when none is open), ``-1`` closes it (an offset never precedes its onset)."""
+    return _episodes(samples, direction, n_samples)
