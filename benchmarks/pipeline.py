@@ -65,9 +65,14 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def snakemake_cmd(workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile") -> list[str]:
+    """The command line of a Snakemake run of ``snakefile`` in ``workdir``."""
+    return [PY, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), *args]
+
+
 def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None):
     """Wall time and output of a Snakemake run (its CPU time: :func:`children_cpu` around it)."""
-    cmd = [PY, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
+    cmd = snakemake_cmd(workdir, *args)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env={**os.environ, **(env or {})})
@@ -185,7 +190,7 @@ def overhead(scratch: Path, n_jobs: int = 20) -> None:
         (work / "noop.py").write_text(NOOP.format(root=str(ROOT), imports=imports))
         (work / "Snakefile").write_text(f"rule all:\n    input: expand('out/{{i}}.parquet', i=range({n_jobs}))\n\n"
                                         "rule noop:\n    output: 'out/{i}.parquet'\n    script: 'noop.py'\n")
-        cmd = [PY, "-m", "snakemake", "-s", str(work / "Snakefile"), "-d", str(work), "--cores", "1"]
+        cmd = snakemake_cmd(work, "--cores", "1", snakefile=work / "Snakefile")
         subprocess.run(cmd + ["out/0.parquet"], check=True, capture_output=True)  # warm caches
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
@@ -266,8 +271,8 @@ def dag(scratch: Path, n_records: int = 1000) -> None:
         (bin_dir / name).chmod(0o755)
     shutil.rmtree(work / ".snakemake", ignore_errors=True)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SLURM_ACCOUNT": "bench", "SLURM_PARTITION": "bench"}
-    cmd = [PY, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work), "--profile", str(ROOT / "profiles" / "slurm"),
-           "--slurm-init-seconds-before-status-checks", "600", "report"]
+    cmd = snakemake_cmd(work, "--profile", str(ROOT / "profiles" / "slurm"), "--slurm-init-seconds-before-status-checks",
+                        "600", "report")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     wave = None
     deadline = time.monotonic() + 300
