@@ -48,8 +48,12 @@ def sweep(
     tidy: pd.DataFrame | None = None,
     beats: pd.DataFrame | None = None,
     source: str = "record",
+    streams: dict | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Detections of ``detector`` on ``stream`` for every combination of the canonical ``grid``.
+
+    ``streams``: a memo of built streams shared by the sweeps of one record, so that detectors on the
+    same stream build it once (keyed by stream, window, diff and stream params; its arrays read-only).
 
     Returns ``(detections, metadata)``: columns combo_id, threshold, window, min_gap_s, alarm_sample,
     change_sample, direction (sorted by combo_id, alarm_sample), and metadata keys detector, stream,
@@ -75,8 +79,16 @@ def sweep(
     parts = []
     n_elements = None
     for wi, window in enumerate(progress(windows, f"{detector} {stream} windows")):
-        values, positions = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=grid.get("diff", False),
-                                         params=stream_params, source=source)
+        key = (stream, float(window), bool(grid.get("diff", False)), tuple(sorted(stream_params.items())))
+        built = streams.get(key) if streams is not None else None
+        if built is None:
+            built = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=key[2], params=stream_params,
+                                 source=source)
+            if streams is not None:
+                for array in built:
+                    array.flags.writeable = False
+                streams[key] = built
+        values, positions = built
         if n_elements is None:
             n_elements = values.size + (int(window) - 1 if windowed else 0) + int(grid.get("diff", False))
         for ti, threshold in enumerate(thresholds):
@@ -136,11 +148,13 @@ def read_record_tables(stream: str, tidy_path=None, beats_path=None):
     return {"tidy" if stream == "ecg" else "beats": table}, meta
 
 
-def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_path=None, loaded=None):
+def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_path=None, loaded=None,
+                 streams: dict | None = None):
     """:func:`sweep` of one record's files with a detector's config ``setup`` (semantics, params, grid).
 
     The metadata also carries the record's dataset, record name and n_samples (when its input has them).
-    ``loaded``: the result of :func:`read_record_tables` for this stream, when the caller has read it.
+    ``loaded``: the result of :func:`read_record_tables` for this stream, when the caller has read it;
+    ``streams``: the record's memo of built streams (see :func:`sweep`).
     """
     tables, rec = loaded or read_record_tables(stream, tidy_path, beats_path)
     grid = canonical_stream_grid(setup["grid"], detector, stream, key=f"detectors.{detector}.streams.{stream}")
@@ -152,6 +166,7 @@ def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_
         semantics=setup.get("semantics", "river"),
         params=setup.get("params") or {},
         source=str(tidy_path if stream == "ecg" else beats_path),
+        streams=streams,
         **tables,
     )
     info = {k: rec.get(k) for k in ("dataset", "record", "n_samples")}

@@ -324,3 +324,24 @@ def test_sweep_record_reads_files_and_fills_metadata(tmp_path):
     again, _ = sweep_record("adwin", "ecg", setup, tidy_path=tidy_path, beats_path=beats_path)
     assert det.equals(again)
     assert read_metadata(tidy_path)["fs"] == 250.0
+
+
+def test_detect_record_builds_each_beat_stream_once(tmp_path, monkeypatch):
+    import ecgflow.sweep
+    from ecgflow.record_jobs.detect import detect_record, pair_setup
+
+    """Detectors on the same beat stream share its build within a record job, and their tables are
+    those of separate sweeps."""
+    tidy_path = write_record(tmp_path, n=60_000)
+    beats_path = tidy_path.parent.parent / "beats" / tidy_path.name
+    detectors = yaml.safe_load(CONFIG.read_text())["detectors"]
+    setups = {f"{d}/{s}": pair_setup(detectors, d, s) for d in detectors for s in detectors[d]["streams"] if s != "ecg"}
+    alone = [sweep_record(*key.split("/"), setups[key], beats_path=beats_path)[0] for key in sorted(setups)]
+    built = []
+    real = ecgflow.sweep.build_stream
+    monkeypatch.setattr(ecgflow.sweep, "build_stream", lambda *a, **k: built.append((a[:2], k["diff"], str(k["params"]))) or real(*a, **k))
+    table, meta = detect_record(setups, dataset="toy", record="r01", beats_path=beats_path)
+    assert len(built) == len(set(built)) < sum(len(s["grid"]["window"]["values"]) for s in setups.values())
+    shared = pd.concat(alone, ignore_index=True)
+    assert table.drop_columns(["detector", "stream"]).to_pandas().equals(shared)
+    assert sorted(meta["runs"]) == sorted(setups)
