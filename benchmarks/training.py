@@ -9,16 +9,22 @@ results/benchmarks/training.parquet (one row per network x device).
 ``train.beats`` recipe and ``lead``: the records are read and tidied (cached in ``--work``), the dataset
 is built, one model is trained per seed on the CPU, and the DS2 figures of every seed, their mean and
 standard deviation, the seed ensemble (mean of the seeds' probabilities) and de Chazal et al.'s linear
-discriminant are written to ``--out`` (one row per source x class).
+discriminant are written to ``--out`` (one row per source x class), and the ensemble's figures per DS2
+record and class beside it (``<out>_records.parquet``: where each class's beats are found and missed).
 
 ``inner``: the same recipe judged on DS1 alone, as the recipe's choices were made (DS2 is never read into
-the dataset's training, validation or test rows): two inner folds, each holding out 5 DS1 records as the
-test set (:func:`inner_folds`), the validation records chosen from the other 17 as in the study; one
-model per fold and seed. Writes every run's figures and their mean and standard deviation to ``--out``.
+the dataset's training, validation or test rows): four inner folds, each holding out 5 DS1 records as the
+test set (:func:`inner_folds`; 20 of the 22 records are held out once), the validation records chosen
+from the other 17 as in the study; one model per fold and seed. Writes every run's figures and their
+mean and standard deviation to ``--out``.
+
+``--set KEY=VALUE`` (repeatable) overrides a ``train.beats`` key of the configuration for ``study`` and
+``inner`` (a candidate recipe); ``--device cuda`` trains there (the default, ``cpu``, is what the
+training-time figure is measured on).
 
     python benchmarks/training.py [throughput] [--steps 10] [--threads 2]
     python benchmarks/training.py study --data ../shared/data/mitdb [--seeds 0 1 2 3 4] [--threads 2]
-    python benchmarks/training.py inner --data ../shared/data/mitdb [--seeds 0 1 2 3 4] [--threads 2]
+    python benchmarks/training.py inner --data ../shared/data/mitdb [--set balance=0.5] [--device cuda]
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ SHAPES = {"superclass": ((12, 1000), 64), "beats": (BEAT_SHAPE, 256)}  # input s
 # de Chazal, O'Dwyer, Reilly (2004), IEEE TBME 51(7), DS2 (their table): Se / +P per class, accuracy.
 DE_CHAZAL_2004 = {"N": (0.869, 0.992), "S": (0.759, 0.385), "V": (0.777, 0.819), "F": (0.894, 0.086)}
 DE_CHAZAL_ACCURACY = 0.862
-INNER_FOLDS, INNER_TEST_RECORDS = 2, 5
+INNER_FOLDS, INNER_TEST_RECORDS = 4, 5
 STUDY_COLUMNS = ["source", "class", "sensitivity", "positive_predictivity", "fpr", "f1", "support", "accuracy",
                  "train_seconds", "best_epoch"]
 
@@ -124,6 +130,22 @@ def study_rows(source: str, metrics: pd.DataFrame, **extra) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def record_rows(predictions: pd.DataFrame, classes=AAMI_CLASSES) -> pd.DataFrame:
+    """Per test record and class (those among its beats or its predictions) of a predictions table
+    (``record``, ``true``, ``predicted``): the beats of the class, how many of them were called it
+    (``detected``, sensitivity ``se``, NaN without beats) and how many beats of other classes were
+    called it (``false_positives``)."""
+    rows = []
+    for record, part in predictions.groupby("record", sort=True):
+        for cls in [c for c in classes if c in set(part["true"]) | set(part["predicted"])]:
+            is_class, called = part["true"] == cls, part["predicted"] == cls
+            support, detected = int(is_class.sum()), int((is_class & called).sum())
+            rows.append({"record": str(record), "class": cls, "support": support, "detected": detected,
+                         "se": detected / support if support else float("nan"),
+                         "false_positives": int((called & ~is_class).sum())})
+    return pd.DataFrame(rows)
+
+
 def de_chazal_rows() -> pd.DataFrame:
     """de Chazal et al. (2004) DS2 figures: Se, +P, F1 per class, macro/micro F1 left undefined."""
     rows = [{"source": "de Chazal 2004", "class": c, "sensitivity": se, "positive_predictivity": pp,
@@ -146,10 +168,25 @@ def summarise(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def study(data_dir, seeds, threads: int, work: Path, out: Path, config_path: Path) -> pd.DataFrame:
-    """Run the mitdb seed study; returns (and writes to ``out``) its table."""
+def recipe(config_path: Path, overrides: list[str]) -> tuple[dict, dict]:
+    """``(config, train.beats)`` of the configuration, with ``KEY=VALUE`` overrides of ``train.beats``
+    keys (values read as YAML)."""
     config = yaml.safe_load(config_path.read_text())
-    params, lead = config["train"]["beats"], config["lead"]
+    params = dict(config["train"]["beats"])
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or key not in params:
+            raise SystemExit(f"--set {item!r}: expected KEY=VALUE with KEY one of {sorted(params)}")
+        params[key] = yaml.safe_load(value)
+    TrainConfig.from_mapping(params, "train.beats")
+    return config, params
+
+
+def study(data_dir, seeds, threads: int, work: Path, out: Path, config_path: Path, overrides=(),
+          device: str = "cpu") -> pd.DataFrame:
+    """Run the mitdb seed study; returns (and writes to ``out``) its table."""
+    config, params = recipe(config_path, list(overrides))
+    lead = config["lead"]
     inputs = tidy_mitdb(data_dir, work, lead)
     dataset_dir = work / "dataset"
     index = build_beats(inputs, "mitdb", dataset_dir, params["window_s"], params["length"], params["val_fraction"],
@@ -157,7 +194,7 @@ def study(data_dir, seeds, threads: int, work: Path, out: Path, config_path: Pat
     tables, runs = [], []
     for seed in seeds:
         start = time.perf_counter()
-        result = run_training("beats", dataset_dir, work / f"seed{seed}", params, seed=seed, device="cpu",
+        result = run_training("beats", dataset_dir, work / f"seed{seed}", params, seed=seed, device=device,
                               threads=threads, dataset="mitdb")
         seconds = time.perf_counter() - start
         best = int(result["history"].loc[result["history"]["best"], "epoch"].iloc[-1])
@@ -167,6 +204,8 @@ def study(data_dir, seeds, threads: int, work: Path, out: Path, config_path: Pat
               .to_string(index=False), f"\n{seconds:.0f} s", flush=True)
     per_seed = pd.concat(tables, ignore_index=True)
     ensemble = ensemble_predictions(runs, AAMI_CLASSES)
+    write_parquet(record_rows(ensemble), out.with_name(f"{out.stem}_records{out.suffix}"),
+                  {"benchmark": "training study, per record", "source": f"ensemble of {len(seeds)} seeds"})
     labels = np.array([AAMI_CLASSES.index(c) for c in ensemble["true"]])
     probabilities = ensemble[[f"p_{c}" for c in AAMI_CLASSES]].to_numpy(np.float64)
     ensemble = study_rows(f"ensemble of {len(seeds)} seeds", singlelabel_metrics(labels, probabilities, AAMI_CLASSES))
@@ -174,8 +213,8 @@ def study(data_dir, seeds, threads: int, work: Path, out: Path, config_path: Pat
     table = table.reindex(columns=STUDY_COLUMNS).astype({"source": "str", "class": "str", "support": "float64"})
     val_records = sorted(index.loc[index["split"] == "val", "record"].unique())
     write_parquet(table, out, {"benchmark": "training study", "dataset": "mitdb", "split": "DS1 -> DS2",
-                               "seeds": list(map(int, seeds)), "threads": threads, "train": params, "lead": lead,
-                               "val_records": val_records, "torch": torch.__version__,
+                               "seeds": list(map(int, seeds)), "threads": threads, "device": device,
+                               "train": params, "lead": lead, "val_records": val_records, "torch": torch.__version__,
                                "total_train_seconds": float(per_seed.groupby("source")["train_seconds"].first().sum())})
     return table
 
@@ -190,10 +229,11 @@ def inner_folds(counts: pd.DataFrame, n_folds: int = INNER_FOLDS, n_test: int = 
     return folds
 
 
-def inner_study(data_dir, seeds, threads: int, work: Path, out: Path, config_path: Path) -> pd.DataFrame:
+def inner_study(data_dir, seeds, threads: int, work: Path, out: Path, config_path: Path, overrides=(),
+                device: str = "cpu") -> pd.DataFrame:
     """Run the recipe on DS1's inner folds; returns (and writes to ``out``) its table."""
-    config = yaml.safe_load(config_path.read_text())
-    params, lead, seed0 = config["train"]["beats"], config["lead"], config["train"]["seed"]
+    config, params = recipe(config_path, list(overrides))
+    lead, seed0 = config["lead"], config["train"]["seed"]
     dataset_dir = work / "dataset"
     build_beats(tidy_mitdb(data_dir, work, lead), "mitdb", dataset_dir, params["window_s"], params["length"],
                 params["val_fraction"], seed0, leads=params["leads"], channels=params["channels"])
@@ -210,7 +250,7 @@ def inner_study(data_dir, seeds, threads: int, work: Path, out: Path, config_pat
         rows = fold.loc[fold["split"] == "test", "row"].to_numpy()
         for seed in seeds:
             start = time.perf_counter()
-            result = fit("beats", X, fold, cfg, seed=seed, device="cpu", threads=threads, features=features)
+            result = fit("beats", X, fold, cfg, seed=seed, device=device, threads=threads, features=features)
             seconds = time.perf_counter() - start
             p = probabilities("beats", predict(result.model, X, rows, 512, result.device, features=features))
             metrics = singlelabel_metrics(fold.loc[fold["split"] == "test", "label"].to_numpy(), p, AAMI_CLASSES)
@@ -222,7 +262,8 @@ def inner_study(data_dir, seeds, threads: int, work: Path, out: Path, config_pat
     table = pd.concat([runs, summarise(runs)], ignore_index=True).reindex(columns=STUDY_COLUMNS)
     write_parquet(table.astype({"source": "str", "class": "str", "support": "float64"}), out,
                   {"benchmark": "training inner folds", "dataset": "mitdb", "split": "DS1 inner folds",
-                   "folds": folds, "seeds": list(map(int, seeds)), "threads": threads, "train": params,
+                   "folds": folds, "seeds": list(map(int, seeds)), "threads": threads, "device": device,
+                   "train": params,
                    "lead": lead, "torch": torch.__version__})
     return table
 
@@ -247,6 +288,9 @@ def main() -> None:
         p.add_argument("--work", default="/tmp/ecgflow-mitdb-study")
         p.add_argument("--config", default=str(ROOT / "config" / "config.yaml"))
         p.add_argument("--out", default=out)
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a train.beats key of --config (repeatable)")
+        p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.command in (None, "throughput"):
@@ -255,7 +299,8 @@ def main() -> None:
         write_parquet(table, Path(args.out), {"benchmark": "training", "torch": torch.__version__})
     else:
         run = study if args.command == "study" else inner_study
-        table = run(args.data, args.seeds, args.threads, Path(args.work), Path(args.out), Path(args.config))
+        table = run(args.data, args.seeds, args.threads, Path(args.work), Path(args.out), Path(args.config),
+                    args.overrides, args.device)
     print(table.to_string(index=False))
 
 

@@ -26,6 +26,8 @@ from ecgflow.training.run import run_training
 from ecgflow.training.targets import FIGURES, TABLES
 from ecgflow.wfdb_read import read_record
 
+from conftest import write_wfdb
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 PTBXL = SHARED / "ptbxl"
@@ -264,6 +266,20 @@ def test_beat_windows_record_normalisation():
     np.testing.assert_allclose(deviation[:2], 0, atol=1e-6)  # the dominant beat is the template
     np.testing.assert_allclose(morphology[:, :2], 1.0, atol=1e-6)  # correlation with the template per lead
     np.testing.assert_allclose(morphology[2, 2:], 4.0, rtol=1e-4)  # (3 - 1)^2: deviation energy over the template's
+
+
+def test_second_lead_is_the_other_channel_checked_like_the_tidy_lead(tmp_path):
+    x = np.random.default_rng(0).normal(0, 0.5, (3000, 2))
+    hea = write_wfdb(tmp_path, "r1", n=3000, signal=x).with_suffix(".hea")
+    signal, name = datasets.second_lead(hea, "MLII", 3000)
+    assert name == "V1" and signal.dtype == np.float64 and np.allclose(signal, x[:, 1], atol=0.01)
+    assert datasets.second_lead(hea, "V1", 3000)[1] == "MLII"
+    with pytest.raises(InputError, match="r1.hea.*expected 10 samples"):
+        datasets.second_lead(hea, "MLII", 10)
+    dat = tmp_path / "r1.dat"
+    dat.write_bytes(dat.read_bytes()[:1000])
+    with pytest.raises(InputError, match="r1.dat.*truncated"):
+        datasets.second_lead(hea, "MLII", 3000)
 
 
 def test_bandpass_removes_baseline_wander():
@@ -622,25 +638,52 @@ def test_beats_cpu_and_cuda_reach_comparable_validation_metrics(beats_dir, tmp_p
     assert cpu.max() > 0.5 and cuda.max() > 0.5
 
 
-def test_training_benchmark_row():
+@pytest.fixture(scope="module")
+def bench():
+    """``benchmarks/training.py`` as a module."""
     spec = importlib.util.spec_from_file_location("bench_training", ROOT / "benchmarks" / "training.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_training_benchmark_row(bench):
     row = bench.throughput("beats", torch.device("cpu"), steps=1, warmup=1, repeats=1)
     assert row["samples_per_s"] > 0 and row["device"] == "cpu" and row["batch_size"] == 256
 
 
-def test_inner_folds_hold_out_disjoint_ds1_records():
-    spec = importlib.util.spec_from_file_location("bench_training", ROOT / "benchmarks" / "training.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_inner_folds_hold_out_disjoint_ds1_records(bench):
     rng = np.random.default_rng(0)
     counts = pd.DataFrame(rng.integers(0, 50, (len(datasets.DS1), 5)), index=list(datasets.DS1),
                           columns=list(AAMI_CLASSES))
     folds = bench.inner_folds(counts, seed=0)
-    assert len(folds) == 2 and all(len(fold) == 5 and fold == sorted(fold) for fold in folds)
-    assert not set(folds[0]) & set(folds[1]) and set(folds[0] + folds[1]) <= set(datasets.DS1)
+    assert len(folds) == 4 and all(len(fold) == 5 and fold == sorted(fold) for fold in folds)
+    held_out = [record for fold in folds for record in fold]
+    assert len(set(held_out)) == 20 and set(held_out) <= set(datasets.DS1)
     assert bench.inner_folds(counts, seed=0) == folds  # deterministic
+
+
+def test_benchmark_record_rows(bench):
+    predictions = pd.DataFrame({"record": ["a", "a", "a", "b", "b"], "true": ["S", "S", "N", "N", "V"],
+                                "predicted": ["S", "N", "S", "N", "N"]})
+    rows = bench.record_rows(predictions).set_index(["record", "class"])
+    assert rows.loc[("a", "S"), ["support", "detected", "false_positives"]].tolist() == [2, 1, 1]
+    assert rows.loc[("a", "S"), "se"] == 0.5 and rows.loc[("b", "V"), "detected"] == 0
+    assert rows.loc[("b", "N"), "false_positives"] == 1 and rows.loc[("b", "N"), "se"] == 1.0
+    assert rows.loc[("a", "N"), "detected"] == 0 and len(rows) == 4
+    only_called = bench.record_rows(predictions.assign(predicted=["S", "S", "S", "F", "N"])).set_index(["record", "class"])
+    assert only_called.loc[("b", "F"), ["support", "detected", "false_positives"]].tolist() == [0, 0, 1]
+    assert np.isnan(only_called.loc[("b", "F"), "se"])
+
+def test_benchmark_recipe_overrides(bench):
+    config = ROOT / "config" / "config.yaml"
+    _, params = bench.recipe(config, ["balance=0.5", "patience=3"])
+    assert params["balance"] == 0.5 and params["patience"] == 3
+    assert bench.recipe(config, [])[1] == yaml.safe_load(config.read_text())["train"]["beats"]
+    with pytest.raises(SystemExit, match="balanse"):
+        bench.recipe(config, ["balanse=0.5"])
+    with pytest.raises(ConfigError, match="train.beats.balance"):
+        bench.recipe(config, ["balance=2"])
 
 
 # ------------------------------------------------------------------------------------------ evaluation
