@@ -7,7 +7,7 @@ results/benchmarks/training.parquet (one row per network x device).
 
 ``study``: the beats task on mitdb, DS1 -> DS2 (de Chazal 2004), with the configuration's
 ``train.beats`` recipe and ``lead``: the records are read and tidied (cached in ``--work``), the dataset
-is built, one model is trained per seed on the CPU, and the DS2 figures of every seed, their mean and
+is built, one model is trained per seed on ``--device``, and the DS2 figures of every seed, their mean and
 standard deviation, the seed ensemble (mean of the seeds' probabilities) and de Chazal et al.'s linear
 discriminant are written to ``--out`` (one row per source x class), and the ensemble's figures per DS2
 record and class beside it (``<out>_records.parquet``: where each class's beats are found and missed).
