@@ -44,7 +44,8 @@ from ecgflow.beats import AAMI_CLASSES, AAMI_MACRO
 from ecgflow.parquet import write_parquet
 from ecgflow.sources import dataset_spec
 from ecgflow.tidy import write_tidy
-from ecgflow.training.datasets import DS1, DS2, FEATURES, build_beats, choose_validation, load_dataset, load_features
+from ecgflow.training.datasets import (DS1, DS2, FEATURES, build_beats, choose_validation, class_counts,
+                                      load_dataset, load_features, record_split)
 from ecgflow.training.evaluate import ensemble_predictions, singlelabel_metrics
 from ecgflow.training.models import build_model
 from ecgflow.training.run import run_training
@@ -240,13 +241,10 @@ def inner_study(data_dir, seeds, threads: int, work: Path, out: Path, config_pat
     X, index, meta = load_dataset(dataset_dir)
     features = load_features(dataset_dir, meta)
     index = index[index["record"].isin(DS1)].copy()
-    counts = pd.crosstab(index["record"], pd.Categorical(index["aami_class"], categories=AAMI_CLASSES), dropna=False)
+    counts = class_counts(index)
     cfg, tables, folds = TrainConfig.from_mapping(params, "train.beats"), [], inner_folds(counts, seed=seed0)
     for k, test in enumerate(folds):
-        rest = counts.drop(index=test)
-        val = choose_validation(rest, max(1, round(params["val_fraction"] * len(rest))), seed0)
-        fold = index.assign(split=np.where(index["record"].isin(test), "test",
-                                           np.where(index["record"].isin(val), "val", "train")))
+        fold = index.assign(split=index["record"].map(record_split(counts, test, params["val_fraction"], seed0)))
         rows = fold.loc[fold["split"] == "test", "row"].to_numpy()
         for seed in seeds:
             start = time.perf_counter()

@@ -245,6 +245,11 @@ def choose_validation(counts: pd.DataFrame, n_val: int, seed: int, max_candidate
     return sorted(records[i] for i in candidates[int(np.argmin(gap))])
 
 
+def class_counts(index: pd.DataFrame) -> pd.DataFrame:
+    """Beats per record (rows, sorted) and AAMI class (columns, all of :data:`AAMI_CLASSES`) of a beats index."""
+    return pd.crosstab(index["record"], pd.Categorical(index["aami_class"], categories=AAMI_CLASSES), dropna=False)
+
+
 def record_split(counts: pd.DataFrame, test: list[str], val_fraction: float, seed: int) -> dict[str, str]:
     """Record -> split: ``test`` records are test; ``max(1, round(val_fraction * n))`` of the other
     records (rows of ``counts``, beats per class) are validation, chosen by :func:`choose_validation`
@@ -444,8 +449,7 @@ def build_beats(inputs, dataset: str, out_dir, window_s, length: int, val_fracti
     index = pd.concat(parts, ignore_index=True)
     if index.empty:
         raise InputError(f"results/{dataset}/beats", "no beat with an AAMI class")
-    counts = pd.crosstab(index["record"], pd.Categorical(index["aami_class"], categories=AAMI_CLASSES),
-                         dropna=False).reindex(sorted(inputs), fill_value=0)
+    counts = class_counts(index).reindex(sorted(inputs), fill_value=0)
     split = record_split(counts, test, val_fraction, seed)
     index.insert(0, "row", np.arange(len(index), dtype=np.int64))
     index.insert(3, "split", index["record"].map(split).astype(str))
