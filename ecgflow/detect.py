@@ -27,7 +27,7 @@ from .evaluation import evaluate_detections
 from .grid import DETECTOR_STREAMS, THRESHOLD_NAME
 from .parquet import read_metadata, write_parquet
 from .streams import STREAMS, WINDOW_NAME, resolve_stream_params
-from .sweep import TIMES, read_record_tables, sweep
+from .sweep import TIMES, stream_tables, sweep
 
 
 class UsageError(EcgflowError):
@@ -178,7 +178,7 @@ def run(args) -> dict:
             "min_gap_s": [args.min_gap_samples / fs], "diff": args.diff, "stream_params": s["stream_params"]}
     fixed = {k: v for k, v in s["params"].items() if k != tname}
     try:
-        tables, _ = read_record_tables(stream, **{("tidy_path" if stream == "ecg" else "beats_path"): path})
+        tables = stream_tables(stream, path)  # metadata and sampling rate: already read and checked
     except (pa.ArrowInvalid, KeyError, OSError) as e:
         raise InputError(path, f"cannot read the {stream} stream's columns ({str(e).splitlines()[0]})") from None
     det, meta = sweep(args.detector, stream, grid, fs=fs, semantics=args.semantics, params=fixed,

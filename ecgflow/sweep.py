@@ -136,6 +136,14 @@ def sweep(
     return det, meta
 
 
+def stream_tables(stream: str, path) -> dict:
+    """The table that ``stream`` reads from ``path`` (tidy columns for ``ecg``, beat samples otherwise),
+    keyed as :func:`sweep` takes it."""
+    if stream == "ecg":
+        return {"tidy": pd.read_parquet(path, columns=["sample", "ecg"])}
+    return {"beats": pd.read_parquet(path, columns=["sample"])}
+
+
 def read_record_tables(stream: str, tidy_path=None, beats_path=None):
     """The tables that ``stream`` needs (tidy for ``ecg``, beats otherwise) and the record's metadata."""
     path = tidy_path if stream == "ecg" else beats_path
@@ -144,8 +152,7 @@ def read_record_tables(stream: str, tidy_path=None, beats_path=None):
     meta = read_metadata(path)
     if "fs" not in meta:
         raise InputError(path, "metadata has no sampling rate 'fs'")
-    table = pd.read_parquet(path, columns=["sample", "ecg"] if stream == "ecg" else ["sample"])
-    return {"tidy" if stream == "ecg" else "beats": table}, meta
+    return stream_tables(stream, path), meta
 
 
 def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_path=None, loaded=None,

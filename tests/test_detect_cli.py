@@ -14,7 +14,7 @@ from ecgflow.detect import UsageError, main, parse_params
 from ecgflow.detectors import detect, detect_changes
 from ecgflow.evaluation import evaluate_detections
 from ecgflow.grid import thin, thin_mask
-from ecgflow.parquet import read_metadata
+from ecgflow.parquet import read_metadata, write_parquet
 from ecgflow.streams import build_stream
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +67,19 @@ def test_cli_beat_stream_from_tidy_path(tmp_path, capsys):
     assert f"on irr (irr_ms 40), {v.size} elements, {detect('ddm', v, drift_threshold=1.5).size} detections" \
         in capsys.readouterr().out
 
+
+
+def test_cli_sample_rate_for_a_file_without_one(tmp_path, capsys):
+    """``--sample-rate`` stands in for a sampling rate the metadata lacks."""
+    tidy = write_record(tmp_path)
+    beats_path = tidy.parent.parent / "beats" / tidy.name
+    beats = pd.read_parquet(beats_path)
+    write_parquet(beats, beats_path, {"record": "r01"})
+    args = ["--data", str(beats_path), "--detector", "ddm", "--irr-ms", "40", "--param", "drift_threshold=1.5"]
+    assert main(args) == 2 and "pass --sample-rate" in capsys.readouterr().err
+    assert main([*args, "--sample-rate", "250"]) == 0
+    v, _ = build_stream("irr", 40, beats=beats, fs=250.0)
+    assert f"{detect('ddm', v, drift_threshold=1.5).size} detections" in capsys.readouterr().out
 
 @pytest.mark.parametrize(
     "extra, message",
