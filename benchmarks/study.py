@@ -56,12 +56,13 @@ def record_metrics(dataset: str, data_dir: Path, record: str, todo: list) -> pd.
     tidy = None if rec.signal is None else pd.DataFrame({"sample": np.arange(rec.n_samples), "ecg": rec.signal})
     events = rec.rhythms.events()[0]
     ev_meta = {"fs": rec.fs, "n_samples": rec.n_samples, "duration_s": rec.n_samples / rec.fs}
-    frames = []
+    frames, streams = [], {}  # each beat stream built once per record, as in the workflow's detect job
     for detector, stream, setup in todo:
         if stream == "ecg" and tidy is None:
             continue
         det, meta = sweep(detector, stream, setup["grid"], fs=rec.fs, semantics=setup["semantics"],
-                          params=setup["params"], tidy=tidy, beats=beats, source=f"{dataset}/{record}")
+                          params=setup["params"], tidy=tidy, beats=beats, source=f"{dataset}/{record}",
+                          streams=streams)
         meta.update(dataset=dataset, record=record)
         frames.append(score_detections(det, meta, events, ev_meta, EVALUATION, source=f"{dataset}/{record}"))
     return pd.concat(frames, ignore_index=True)

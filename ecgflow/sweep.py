@@ -52,8 +52,9 @@ def sweep(
 ) -> tuple[pd.DataFrame, dict]:
     """Detections of ``detector`` on ``stream`` for every combination of the canonical ``grid``.
 
-    ``streams``: a memo of built streams shared by the sweeps of one record, so that detectors on the
-    same stream build it once (keyed by stream, window, diff and stream params; its arrays read-only).
+    ``streams``: a memo of built beat streams shared by the sweeps of one record, so that detectors on
+    the same stream build it once (keyed by stream, window and stream params; its arrays read-only).
+    ecg streams are not kept: a value per sample, hundreds of MB on a long record.
 
     Returns ``(detections, metadata)``: columns combo_id, threshold, window, min_gap_s, alarm_sample,
     change_sample, direction (sorted by combo_id, alarm_sample), and metadata keys detector, stream,
@@ -78,16 +79,17 @@ def sweep(
         z = irregularity(beat_samples, fs, stream_params.get("irr_ms", SPLIT_IRR_MS))
     parts = []
     n_elements = None
+    memo = streams if stream != "ecg" else None
     for wi, window in enumerate(progress(windows, f"{detector} {stream} windows")):
         key = (stream, float(window), bool(grid.get("diff", False)), tuple(sorted(stream_params.items())))
-        built = streams.get(key) if streams is not None else None
+        built = memo.get(key) if memo is not None else None
         if built is None:
             built = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=key[2], params=stream_params,
                                  source=source)
-            if streams is not None:
+            if memo is not None:
                 for array in built:
                     array.flags.writeable = False
-                streams[key] = built
+                memo[key] = built
         values, positions = built
         if n_elements is None:
             n_elements = values.size + (int(window) - 1 if windowed else 0) + int(grid.get("diff", False))

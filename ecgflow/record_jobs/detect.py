@@ -39,10 +39,8 @@ def detect_record(setups: dict, *, dataset: str, record: str, tidy_path=None, be
         kind = "tidy" if stream == "ecg" else "beats"  # each input is read once, whatever pairs use it
         if kind not in loaded:
             loaded[kind] = read_record_tables(stream, tidy_path, beats_path)
-        # beat streams are built once per record whatever detectors use them; ecg streams (a value per
-        # sample, hundreds of MB on a long record) are not kept
         det, meta = sweep_record(detector, stream, setups[key], tidy_path=tidy_path, beats_path=beats_path,
-                                 loaded=loaded[kind], streams=None if stream == "ecg" else beat_streams)
+                                 loaded=loaded[kind], streams=beat_streams)
         table = pa.Table.from_pandas(det, preserve_index=False).replace_schema_metadata(None)
         n = table.num_rows
         table = table.add_column(0, "stream", pa.array([stream] * n, pa.string()))
