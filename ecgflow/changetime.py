@@ -21,6 +21,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .streams import irregular_beats
+
 SPLIT_IRR_MS = 50.0  # default |dRR| threshold of the per-beat irregularity (pNN50's)
 
 
@@ -62,8 +64,7 @@ def _split_all(z, alarm, direction, span):
 
 def irregularity(beat_samples: np.ndarray, fs: float, irr_ms: float = SPLIT_IRR_MS) -> np.ndarray:
     """``z_b`` for every beat (0 for the first two, which have no dRR)."""
-    d = np.abs(np.diff(np.diff(beat_samples)))  # in samples, exact
-    return np.concatenate(([0.0, 0.0], (d * 1000.0 / float(fs) > irr_ms).astype(np.float64)))[: beat_samples.size]
+    return np.concatenate(([0.0, 0.0], irregular_beats(beat_samples, fs, irr_ms)))[: beat_samples.size]
 
 
 def split_changes(beat_samples, z, alarm_samples, direction, span: int) -> np.ndarray:

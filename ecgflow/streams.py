@@ -135,10 +135,16 @@ def irr_stream(beats: pd.DataFrame, fs: float, irr_ms: float, source="beats"):
     if isinstance(irr_ms, bool) or not np.isfinite(irr_ms) or irr_ms < 0:
         raise ConfigError("irr_ms", f"must be a finite number >= 0, got {irr_ms!r}")
     s = _beat_samples(beats, source)
-    d = np.abs(np.diff(np.diff(s)))  # in samples, exact
-    if d.size == 0:
+    if s.size < 3:
         raise InputError(source, "fewer than 3 beats: no successive RR difference")
-    return (d * 1000.0 / float(fs) > irr_ms).astype(np.float64), s[2:]
+    return irregular_beats(s, fs, irr_ms), s[2:]
+
+
+def irregular_beats(samples: np.ndarray, fs: float, irr_ms: float) -> np.ndarray:
+    """1.0 where ``|RR_i - RR_(i-1)| > irr_ms`` ms, else 0.0: one value per beat from the third of the
+    beat ``samples``."""
+    d = np.abs(np.diff(np.diff(samples)))  # in samples, exact
+    return (d * 1000.0 / float(fs) > irr_ms).astype(np.float64)
 
 
 @njit(cache=True)
