@@ -22,7 +22,7 @@ from numba import njit
 
 from .detectors import resolve_params
 from .errors import ConfigError
-from .streams import MIN_WINDOW, STREAM_PARAMS, WINDOW_NAME, resolve_stream_params
+from .streams import INTEGER_WINDOWS, MIN_WINDOW, STREAM_PARAMS, WINDOW_NAME, resolve_stream_params
 
 THRESHOLD_NAME = {
     "adwin": "delta", "pagehinkley": "threshold", "ddm": "drift_threshold", "hysteresis": "hi", "cusum": "h",
@@ -79,7 +79,7 @@ def canonical_stream_grid(spec, detector: str, stream: str, key: str = "grid") -
             raise ConfigError(f"{key}.{part}", f"must be a mapping with keys name and values, got {sub!r}")
         if sub["name"] != expected:
             raise ConfigError(f"{key}.{part}.name", f"must be {expected!r} for {detector} on {stream}, got {sub['name']!r}")
-        integer = expected in ("ma_window", "w")
+        integer = expected in INTEGER_WINDOWS
         low = MIN_WINDOW.get(stream, 1) if integer else 0.0
         values = _values(f"{key}.{part}.values", sub["values"], integer=integer,
                          low=None if part == "threshold" else low)
@@ -112,7 +112,7 @@ def expand_grid(grid: dict) -> pd.DataFrame:
         {
             "combo_id": np.arange(tt.size, dtype=np.int32),
             "threshold": tt.astype(np.float64),
-            "window": ww.astype(np.int64) if grid["window"]["name"] in ("ma_window", "w") else ww.astype(np.float64),
+            "window": ww.astype(np.int64) if grid["window"]["name"] in INTEGER_WINDOWS else ww.astype(np.float64),
             "min_gap_s": gg.astype(np.float64),
             "threshold_name": grid["threshold"]["name"],
             "window_name": grid["window"]["name"],

@@ -46,6 +46,7 @@ STREAMS = ("ecg", "rr", "drr", "irr", "cosen", "pirr", "nrmssd")
 BEAT_STREAMS = STREAMS[1:]
 WINDOW_NAME = {"ecg": "ma_window", "rr": "ma_window", "drr": "ma_window", "irr": "irr_ms",
                "cosen": "w", "pirr": "w", "nrmssd": "w"}
+INTEGER_WINDOWS = ("ma_window", "w")  # windows counted in elements (irr_ms is a threshold in ms)
 MIN_WINDOW = {"cosen": 3, "nrmssd": 2}  # smallest window with a pair of intervals / a difference
 # fixed stream parameters (grid key ``stream_params``): name -> default; every value must be > 0
 STREAM_PARAMS = {"cosen": {"r": 0.03}, "pirr": {"irr_ms": 50.0}}

@@ -24,7 +24,7 @@ from .errors import ConfigError, InputError
 from .grid import canonical_stream_grid, expand_grid, min_gap_samples, thin_mask
 from .logs import progress
 from .parquet import read_metadata
-from .streams import build_stream
+from .streams import INTEGER_WINDOWS, build_stream
 
 COLUMNS = {
     "combo_id": np.int32, "threshold": np.float64, "window": np.float64, "min_gap_s": np.float64,
@@ -71,7 +71,7 @@ def sweep(
     combos = expand_grid(grid)
     thresholds = grid["threshold"]["values"]
     windows = grid["window"]["values"]
-    windowed = grid["window"]["name"] in ("ma_window", "w")
+    windowed = grid["window"]["name"] in INTEGER_WINDOWS
     gaps = [min_gap_samples(g, fs) for g in grid["min_gap_s"]]
     n_w, n_g = len(windows), len(gaps)
     if detector == "hysteresis":  # its change estimate splits the per-beat irregularity (the same for every pass)

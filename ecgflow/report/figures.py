@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..evaluation import evaluate_detections
 from ..parquet import read_metadata, save_png
-from ..streams import build_stream
+from ..streams import INTEGER_WINDOWS, build_stream
 from ..sweep import read_record_tables
 
 REFERENCE_TIMING = "alarm"
@@ -340,7 +340,7 @@ def _detector_stream(run, rec: str, det_path, signals: dict, beats: dict):
     stream = run["stream"]
     tables, rec_meta = read_record_tables(stream, tidy_path=signals.get(rec), beats_path=beats.get(rec))
     window = run["best_window"]
-    window = int(window) if run["window_name"] in ("ma_window", "w") else float(window)
+    window = int(window) if run["window_name"] in INTEGER_WINDOWS else float(window)
     fs = float(rec_meta["fs"])
     values, positions = build_stream(stream, window, fs=fs, diff=meta.get("diff", False),
                                      params=meta.get("stream_params") or {}, source=str(det_path), **tables)
