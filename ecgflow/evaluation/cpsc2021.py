@@ -26,7 +26,6 @@ import numpy as np
 
 CLASS_SCORE = np.array([[1.0, -1.0, -0.5], [-2.0, 1.0, 0.0], [-1.0, 0.0, 1.0]])
 AF_RHYTHMS = ("(AFIB", "(AFL")
-CLASSES = ("non-AF", "persistent AF", "paroxysmal AF")
 
 
 def record_class(episodes: np.ndarray, n_samples: int) -> int:

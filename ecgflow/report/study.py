@@ -34,7 +34,6 @@ HELD_OUT_KEYS = ("f1_mean", "f1_std", "f1_chance", "f1_lift", "pooled_precision"
                  "pooled_f1_chance", "pooled_f1_lift", "mean_delay_s", "median_delay_s", "false_alarms_per_hour",
                  "false_alarms_per_hour_event_free")
 STUDY_TIMINGS = (*TIMINGS, "chosen")
-CPSC_VALUES = tuple(CPSC_COLUMNS)
 STUDY_PICK = ["detector", "stream", "combo_id", "timing", *COMBO_COLUMNS]
 
 
@@ -164,7 +163,7 @@ def _cpsc_stack(metrics: pd.DataFrame) -> Stack | None:
     if m.empty:
         return None
     first = m[(m["tolerance_s"] == m["tolerance_s"].min()) & (m["policy"].astype(str) == min(m["policy"].astype(str)))]
-    return stack(first, ["detector", "stream", "combo_id", "timing"], extra=CPSC_VALUES)
+    return stack(first, ["detector", "stream", "combo_id", "timing"], extra=CPSC_COLUMNS)
 
 
 def cpsc_loro_mean(metrics: pd.DataFrame) -> float:
@@ -196,7 +195,7 @@ def cpsc2021_table(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
             cand = s.cands.iloc[c]
             rows.append({"dataset": dataset, "timing": timing, "record": rec, "detector": cand["detector"],
                          "stream": cand["stream"], "combo_id": int(cand["combo_id"]), "chosen_timing": cand["timing"],
-                         **{k[5:]: float(s.values[k][r, c]) for k in CPSC_VALUES}})
+                         **{k[5:]: float(s.values[k][r, c]) for k in CPSC_COLUMNS}})
         recs = pd.DataFrame(rows[-len(s.records):])
         rows.append({"dataset": dataset, "timing": timing, "record": "total", "detector": None, "stream": None,
                      "combo_id": -1, "chosen_timing": None, "class_true": np.nan, "class_pred": np.nan,

@@ -161,7 +161,7 @@ def best_configs(metrics: pd.DataFrame) -> pd.DataFrame:
     if not out.empty:
         out["insample_f1_lift"] = out["insample_f1_mean"] - out["insample_f1_chance"]
         out["insample_pooled_f1_lift"] = out["insample_pooled_f1"] - out["insample_pooled_f1_chance"]
-    return _plain_strings(out)
+    return out
 
 
 def write_report_tables(metric_paths, outputs: dict, dataset: str, config_hash: str) -> None:
@@ -175,6 +175,6 @@ def write_report_tables(metric_paths, outputs: dict, dataset: str, config_hash: 
     del table
     write_parquet(grid_summary(metrics), outputs["grid_summary"], meta)
     write_parquet(best_configs(metrics), outputs["best_configs"], meta)
-    write_parquet(_plain_strings(study_table(metrics, dataset)), outputs["study"], meta)
+    write_parquet(study_table(metrics, dataset), outputs["study"], meta)
     if "cpsc2021_score" in outputs:
-        write_parquet(_plain_strings(cpsc2021_table(metrics, dataset)), outputs["cpsc2021_score"], meta)
+        write_parquet(cpsc2021_table(metrics, dataset), outputs["cpsc2021_score"], meta)
