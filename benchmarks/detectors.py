@@ -76,14 +76,16 @@ def river_run(name, x, **params):
     return np.array(out, dtype=np.int64), time.perf_counter() - start
 
 
-def kernel_time(name, x, repeats=3, **params):
-    detect(name, x[:1000], **params)  # compile or load the cache outside the timing
+def best_time(fn, repeats=3):
+    """``(seconds, result)`` of ``fn()``: the best of ``repeats`` timed calls, after an untimed one that
+    compiles or loads the numba cache."""
+    result = fn()
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        idx = detect(name, x, **params)
+        result = fn()
         best = min(best, time.perf_counter() - start)
-    return idx, best
+    return best, result
 
 
 def per_element(n_kernel: int, n_river: int) -> list[dict]:
@@ -98,7 +100,7 @@ def per_element(n_kernel: int, n_river: int) -> list[dict]:
     ]
     rows = []
     for name, x, params in cases:
-        idx, t_kernel = kernel_time(name, x, **params)
+        t_kernel, idx = best_time(lambda: detect(name, x, **params))
         want, t_river = river_run(name, x[:n_river], **params)
         got = detect(name, x[:n_river], **params)
         rows.append({
@@ -119,30 +121,20 @@ def synthetic_beats(n: int, seed: int = 3) -> pd.DataFrame:
     return pd.DataFrame({"sample": np.round(np.cumsum(rr[:n]) * FS).astype(np.int64)})
 
 
-def best_time(fn, repeats=3) -> float:
-    fn()  # compile or load the cache outside the timing
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def two_state(n_beats: int) -> list[dict]:
     beats = synthetic_beats(n_beats)
     rows = []
     for kind, w in (("cosen", 32), ("pirr", 16), ("nrmssd", 16)):
-        t = best_time(lambda: build_stream(kind, w, beats=beats, fs=FS))
+        t, _ = best_time(lambda: build_stream(kind, w, beats=beats, fs=FS))
         rows.append({"benchmark": "stream", "detector": kind, "params": str({"w": w}), "n_kernel": n_beats,
                      "kernel_ns": t / n_beats * 1e9})
     cosen, _ = build_stream("cosen", 16, beats=beats, fs=FS)
     irr, _ = build_stream("irr", 50, beats=beats, fs=FS)
     for name, x, params in (("hysteresis", cosen, {"hi": -1.0, "band": 1.0, "dwell": 12}),
                             ("cusum", irr, {"h": 8.0, "p0": 0.2, "p1": 0.8})):
-        t = best_time(lambda: detect_changes(name, x, **params))
+        t, (alarm, _, _) = best_time(lambda: detect_changes(name, x, **params))
         rows.append({"benchmark": "two_state", "detector": name, "params": str(params), "n_kernel": x.size,
-                     "detections_kernel": detect_changes(name, x, **params)[0].size, "kernel_ns": t / x.size * 1e9})
+                     "detections_kernel": alarm.size, "kernel_ns": t / x.size * 1e9})
     return rows
 
 
