@@ -209,7 +209,7 @@ def overhead(scratch: Path, n_jobs: int = 20) -> None:
 
 
 def benchmark_peaks(res_root: Path, dataset: str) -> dict[str, float]:
-    """Largest max_rss (MB) and total wall (s) per rule from the rules' benchmark files."""
+    """Largest max_rss (MB) per rule from the rules' benchmark files."""
     out = {}
     for path in (res_root / "results" / "benchmarks" / dataset).glob("*/*.tsv"):
         table = pd.read_csv(path, sep="\t")
