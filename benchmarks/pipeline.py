@@ -99,19 +99,16 @@ import json, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from ecgflow.record_jobs.detect import pair_setup, write_detections
+from ecgflow.record_jobs.detect import record_setups, write_detections
 from ecgflow.record_jobs.score import write_metrics
 from ecgflow.evaluation import evaluation_settings
 from ecgflow.report.tables import write_report_tables
-from ecgflow.streams import BEAT_STREAMS
 cfg, res, out = json.loads({config!r}), Path({res!r}), Path({out!r})
 evaluation = evaluation_settings(cfg["evaluation"], cfg["dataset"])
 metrics = []
 for rec in sorted(p.stem for p in (res / "beats").glob("*.parquet")):
     tidy = res / "tidy" / f"{{rec}}.parquet"
-    setups = {{f"{{d}}/{{s}}": pair_setup(cfg["detectors"], d, s) for d, spec in sorted(cfg["detectors"].items())
-              for s in sorted(spec["streams"]) if s in BEAT_STREAMS or tidy.exists()}}
-    write_detections(setups, out / "detections" / f"{{rec}}.parquet", dataset=cfg["dataset"], record=rec,
+    write_detections(record_setups(cfg["detectors"], tidy.exists()), out / "detections" / f"{{rec}}.parquet", dataset=cfg["dataset"], record=rec,
                      tidy_path=tidy if tidy.exists() else None, beats_path=res / "beats" / f"{{rec}}.parquet")
     metrics.append(out / "metrics" / f"{{rec}}.parquet")
     write_metrics(out / "detections" / f"{{rec}}.parquet", res / "events" / f"{{rec}}.parquet", evaluation,

@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from ecgflow.evaluation.scoring import score_detections  # noqa: E402
 from ecgflow.parquet import write_parquet  # noqa: E402
-from ecgflow.record_jobs.detect import pair_setup  # noqa: E402
+from ecgflow.record_jobs import split_key  # noqa: E402
+from ecgflow.record_jobs.detect import record_pairs, record_setups  # noqa: E402
 from ecgflow.report.study import study_table  # noqa: E402
 from ecgflow.sources import dataset_spec, list_records  # noqa: E402
 from ecgflow.sweep import sweep  # noqa: E402
@@ -43,23 +44,16 @@ EVALUATION = {"tolerances_s": [2, 4, 10, 30], "pre_tolerance_s": 0, "policies": 
 OUT = ROOT / "results" / "benchmarks"
 
 
-def pairs(detectors: dict, ecg: bool) -> list[tuple[str, str, dict]]:
-    """(detector, stream, setup) of every configured pair, the setup as the workflow builds it."""
-    return [(d, s, pair_setup(detectors, d, s)) for d in sorted(detectors) for s in sorted(detectors[d]["streams"])
-            if ecg or s != "ecg"]
-
-
-def record_metrics(dataset: str, data_dir: Path, record: str, todo: list) -> pd.DataFrame:
-    """Metrics of every pair on one record."""
+def record_metrics(dataset: str, data_dir: Path, record: str, detectors: dict, ecg: bool) -> pd.DataFrame:
+    """Metrics of every pair that runs on one record (the ecg-stream pairs only with ``ecg`` and a signal)."""
     rec = read_record(dataset_spec(dataset), data_dir, record)
     beats = pd.DataFrame({"sample": rec.beat_samples.astype(np.int64)})
     tidy = None if rec.signal is None else pd.DataFrame({"sample": np.arange(rec.n_samples), "ecg": rec.signal})
     events = rec.rhythms.events()[0]
     ev_meta = {"fs": rec.fs, "n_samples": rec.n_samples, "duration_s": rec.n_samples / rec.fs}
     frames, streams = [], {}  # each beat stream built once per record, as in the workflow's detect job
-    for detector, stream, setup in todo:
-        if stream == "ecg" and tidy is None:
-            continue
+    for key, setup in record_setups(detectors, ecg and tidy is not None).items():
+        detector, stream = split_key(key)
         det, meta = sweep(detector, stream, setup["grid"], fs=rec.fs, semantics=setup["semantics"],
                           params=setup["params"], tidy=tidy, beats=beats, source=f"{dataset}/{record}",
                           streams=streams)
@@ -75,12 +69,13 @@ def main(argv=None) -> None:
     ap.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
     ap.add_argument("--ecg", action="store_true", help="also the ecg-stream pairs (records with a signal)")
     args = ap.parse_args(argv)
-    todo = pairs(yaml.safe_load(args.config.read_text())["detectors"], args.ecg)
+    detectors = yaml.safe_load(args.config.read_text())["detectors"]
+    todo = record_pairs(detectors, args.ecg)
     studies, per_pair = [], []
     for dataset in args.datasets:
         start = time.perf_counter()
         folder = args.data_dir / dataset
-        metrics = pd.concat([record_metrics(dataset, folder, r, todo) for r in list_records(dataset, folder)],
+        metrics = pd.concat([record_metrics(dataset, folder, r, detectors, args.ecg) for r in list_records(dataset, folder)],
                             ignore_index=True)
         seconds = time.perf_counter() - start
         studies.append(study_table(metrics, dataset).assign(seconds=seconds))
@@ -89,7 +84,7 @@ def main(argv=None) -> None:
         print(f"{dataset}: {metrics['record'].nunique()} records, {len(todo)} pairs, {seconds:.0f} s", flush=True)
     study = pd.concat(studies, ignore_index=True)
     pairs_table = pd.concat(per_pair, ignore_index=True)
-    info = {"evaluation": EVALUATION, "pairs": [f"{d}/{s}" for d, s, _ in todo], "config": str(args.config)}
+    info = {"evaluation": EVALUATION, "pairs": [f"{d}/{s}" for d, s in todo], "config": str(args.config)}
     write_parquet(study, OUT / "study.parquet", info)
     write_parquet(pairs_table, OUT / "study_pairs.parquet", info)
     cols = ["dataset", "tolerance_s", "timing", "loro_pooled_f1", "loro_pooled_f1_chance", "loro_pooled_f1_lift",

@@ -11,10 +11,8 @@ from snakemake.utils import validate
 
 from ecgflow.config_check import check_config, typed_overrides
 from ecgflow.evaluation import evaluation_settings
-from ecgflow.record_jobs import pair_key
-from ecgflow.record_jobs.detect import pair_setup
+from ecgflow.record_jobs.detect import record_pairs, record_setups
 from ecgflow.sources import dataset_spec, has_signal, list_records, signal_files
-from ecgflow.streams import BEAT_STREAMS
 from ecgflow.training.targets import FIGURE_TITLES, figure_outputs
 
 typed_overrides(config, f"{workflow.basedir}/config/schema/config.schema.yaml")
@@ -44,15 +42,7 @@ if config["records"]:
 ANNOTATION_RECORDS = [r for r in RECORDS if r not in SIGNAL_RECORDS]
 
 # record -> the configured (detector, stream) pairs that run on it (the ecg stream needs a signal)
-RECORD_PAIRS = {
-    record: [
-        (detector, stream)
-        for detector, spec in sorted(config["detectors"].items())
-        for stream in sorted(spec["streams"])
-        if stream in BEAT_STREAMS or record in SIGNAL_RECORDS
-    ]
-    for record in RECORDS
-}
+RECORD_PAIRS = {record: record_pairs(config["detectors"], record in SIGNAL_RECORDS) for record in RECORDS}
 DETECT_RECORDS = [r for r in RECORDS if RECORD_PAIRS[r]]
 
 
@@ -173,9 +163,9 @@ def raw_inputs(wildcards):
     return files
 
 
-def record_setups(wildcards):
+def detect_setups(wildcards):
     """The setups of exactly the pairs that run on this record, keyed "<detector>/<stream>"."""
-    return {pair_key(d, s): pair_setup(config["detectors"], d, s) for d, s in RECORD_PAIRS[wildcards.record]}
+    return record_setups(config["detectors"], wildcards.record in SIGNAL_RECORDS)
 
 
 def detect_inputs(wildcards):

@@ -18,7 +18,7 @@ rule detect_record:
     threads: 1
     params:
         dataset=DATASET,
-        setups=record_setups,
+        setups=detect_setups,
         code=code_hash("scripts/detect.py"),
     script:
         "../scripts/detect.py"

@@ -20,7 +20,7 @@ rule score_record:
     params:
         dataset=DATASET,
         evaluation=EVALUATION_PARAMS,
-        config_hash=lambda w: config_hash(record_setups(w), EVALUATION),
+        config_hash=lambda w: config_hash(detect_setups(w), EVALUATION),
         code=code_hash("scripts/evaluate.py"),
     script:
         "../scripts/evaluate.py"

@@ -326,16 +326,28 @@ def test_sweep_record_reads_files_and_fills_metadata(tmp_path):
     assert read_metadata(tidy_path)["fs"] == 250.0
 
 
-def test_detect_record_builds_each_beat_stream_once(tmp_path, monkeypatch):
-    import ecgflow.sweep
-    from ecgflow.record_jobs.detect import detect_record, pair_setup
+def test_record_pairs_run_the_ecg_stream_only_on_records_with_a_signal():
+    from ecgflow.record_jobs.detect import pair_setup, record_pairs, record_setups
 
+    detectors = yaml.safe_load(CONFIG.read_text())["detectors"]
+    every = sorted((d, s) for d in detectors for s in detectors[d]["streams"])
+    assert ("adwin", "ecg") in every
+    assert record_pairs(detectors, True) == every
+    assert record_pairs(detectors, False) == [(d, s) for d, s in every if s != "ecg"]
+    setups = record_setups(detectors, True)
+    assert list(setups) == [f"{d}/{s}" for d, s in every]
+    assert setups["adwin/ecg"] == pair_setup(detectors, "adwin", "ecg")
+
+
+def test_detect_record_builds_each_beat_stream_once(tmp_path, monkeypatch):
     """Detectors on the same beat stream share its build within a record job, and their tables are
     those of separate sweeps."""
+    import ecgflow.sweep
+    from ecgflow.record_jobs.detect import detect_record, record_setups
+
     tidy_path = write_record(tmp_path, n=60_000)
     beats_path = tidy_path.parent.parent / "beats" / tidy_path.name
-    detectors = yaml.safe_load(CONFIG.read_text())["detectors"]
-    setups = {f"{d}/{s}": pair_setup(detectors, d, s) for d in detectors for s in detectors[d]["streams"] if s != "ecg"}
+    setups = record_setups(yaml.safe_load(CONFIG.read_text())["detectors"], has_signal=False)
     alone = [sweep_record(*key.split("/"), setups[key], beats_path=beats_path)[0] for key in sorted(setups)]
     built = []
     real = ecgflow.sweep.build_stream

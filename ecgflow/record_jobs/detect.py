@@ -9,8 +9,9 @@ import pyarrow as pa
 from ..errors import InputError
 from ..grid import canonical_stream_grid
 from ..parquet import write_parquet
+from ..streams import BEAT_STREAMS
 from ..sweep import read_record_tables, sweep_record
-from . import split_key
+from . import pair_key, split_key
 
 RECORD_KEYS = ("fs", "n_samples")
 
@@ -28,6 +29,18 @@ def pair_setup(detectors: dict, detector: str, stream: str) -> dict:
         "grid": canonical_stream_grid(grid, detector, stream, f"detectors.{detector}.streams.{stream}"),
     }
     return json.loads(json.dumps(setup, sort_keys=True))
+
+
+def record_pairs(detectors: dict, has_signal: bool) -> list[tuple[str, str]]:
+    """The configured (detector, stream) pairs that run on a record, sorted: every beat-stream pair, and
+    the ``ecg`` stream's only on a record with a signal."""
+    return [(detector, stream) for detector, spec in sorted(detectors.items()) for stream in sorted(spec["streams"])
+            if stream in BEAT_STREAMS or has_signal]
+
+
+def record_setups(detectors: dict, has_signal: bool) -> dict:
+    """``{"<detector>/<stream>": setup}`` (:func:`pair_setup`) of the pairs that run on a record."""
+    return {pair_key(d, s): pair_setup(detectors, d, s) for d, s in record_pairs(detectors, has_signal)}
 
 
 def detect_record(setups: dict, *, dataset: str, record: str, tidy_path=None, beats_path=None) -> tuple[pa.Table, dict]:
