@@ -40,8 +40,12 @@ def write_demo_record(out_dir, name: str, seed: int, duration_s: float = 1800, f
     """
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), record_index(name)]))
     rec = rhythm_record(rng, duration_s, fs, LEADS)
-    tl = rec.timeline
-    digital = np.clip(np.round(rec.signal * ADC_GAIN), -2048, 2047).astype(np.int64)
+    tl, signal = rec.timeline, rec.signal
+    del rec  # the float signal is converted in place and dropped before writing: a 24-h record is 350 MB of it
+    signal *= ADC_GAIN
+    np.clip(np.round(signal, out=signal), -2048, 2047, out=signal)
+    digital = signal.astype(np.int64)
+    del signal
     beat_samples = np.round(tl.times * fs).astype(np.int64)
     rhythm_samples = np.round(tl.rhythm_times * fs).astype(np.int64)
     samples = np.concatenate([rhythm_samples, beat_samples])

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .rhythm import Timeline
 
 PRECORDIAL_GAIN = 1.4
+CHUNK = 1 << 18  # samples (or Gaussians) per step of the long-record loops: bounds their temporaries
 LEAD_VECTORS = {
     "I": (1.0, 0.0, 0.0),
     "II": (0.5, 0.866, 0.0),
@@ -123,14 +124,18 @@ def gaussian_sum(n: int, center: np.ndarray, sigma: np.ndarray, amp: np.ndarray)
     half = np.ceil(4 * sigma).astype(np.int64)
     bucket = 2 ** np.ceil(np.log2(np.maximum(half, 2))).astype(np.int64)
     for h in np.unique(bucket):
-        sel = bucket == h
-        c = center[sel]
-        idx = np.floor(c).astype(np.int64)[:, None] + np.arange(-h, h + 1)
-        g = np.exp(-0.5 * ((idx - c[:, None]) / sigma[sel][:, None]) ** 2)
-        ok = (idx >= 0) & (idx < n)
-        flat = idx[ok]
-        for lead in range(n_leads):
-            out[:, lead] += np.bincount(flat, weights=(g * amp[sel, lead][:, None])[ok], minlength=n)
+        members = np.flatnonzero(bucket == h)
+        step = max(1, CHUNK // (2 * h + 1))
+        for start in range(0, len(members), step):
+            sel = members[start:start + step]
+            c = center[sel]
+            idx = np.floor(c).astype(np.int64)[:, None] + np.arange(-h, h + 1)
+            g = np.exp(-0.5 * ((idx - c[:, None]) / sigma[sel][:, None]) ** 2)
+            ok = (idx >= 0) & (idx < n)
+            flat = idx[ok]
+            lo, hi = (int(flat.min()), int(flat.max()) + 1) if len(flat) else (0, 0)
+            for lead in range(n_leads):
+                out[lo:hi, lead] += np.bincount(flat - lo, weights=(g * amp[sel, lead][:, None])[ok], minlength=hi - lo)
     return out
 
 
@@ -156,18 +161,28 @@ def render_beats(n: int, fs: float, r_times: np.ndarray, waves: list[Waves], rr_
 def colored_noise(rng: np.random.Generator, n: int, fs: float, f_lo: float, f_hi: float,
                   exponent: float = 0.0) -> np.ndarray:
     """Unit-variance noise with power ~ f**-exponent between ``f_lo`` and ``f_hi`` Hz (FFT shaping)."""
-    spec = rng.normal(size=n // 2 + 1) + 1j * rng.normal(size=n // 2 + 1)
+    spec = np.empty(n // 2 + 1, dtype=np.complex128)
+    spec.real = rng.normal(size=n // 2 + 1)
+    spec.imag = rng.normal(size=n // 2 + 1)
     f = np.fft.rfftfreq(n, 1 / fs)
-    gain = np.where((f >= f_lo) & (f <= f_hi), np.maximum(f, f_lo) ** (-exponent / 2), 0.0)
-    x = np.fft.irfft(spec * gain, n)
+    spec *= np.where((f >= f_lo) & (f <= f_hi), np.maximum(f, f_lo) ** (-exponent / 2), 0.0)
+    del f
+    x = np.fft.irfft(spec, n)
+    del spec
     sd = x.std()
-    return x / sd if sd > 0 else x
+    if sd > 0:
+        x /= sd
+    return x
 
 
-def smooth_envelope(n: int, fs: float, starts_s, ends_s, ramp_s: float) -> np.ndarray:
-    """0..1 envelope, 1 on each [start, end) interval with raised-cosine ramps of ``ramp_s``."""
-    t = np.arange(n) / fs
-    env = np.zeros(n)
+def sample_times(start: int, stop: int, fs: float) -> np.ndarray:
+    """Times (s) of samples ``start`` to ``stop - 1``."""
+    return np.arange(start, stop) / fs
+
+
+def smooth_envelope(t: np.ndarray, starts_s, ends_s, ramp_s: float) -> np.ndarray:
+    """0..1 envelope at times ``t`` (s), 1 on each [start, end) interval with raised-cosine ramps of ``ramp_s``."""
+    env = np.zeros(len(t))
     for a, b in zip(starts_s, ends_s):
         up = np.clip((t - a) / ramp_s + 0.5, 0, 1)
         down = np.clip((b - t) / ramp_s + 0.5, 0, 1)
@@ -177,29 +192,42 @@ def smooth_envelope(n: int, fs: float, starts_s, ends_s, ramp_s: float) -> np.nd
 
 def noise(rng: np.random.Generator, n: int, fs: float, n_leads: int, level: float = 1.0,
           artefacts: bool = True) -> np.ndarray:
-    """Baseline wander, muscle noise (with bursts), electrode-motion artefacts and optional mains hum."""
+    """Baseline wander, muscle noise (with bursts), electrode-motion artefacts and optional mains hum.
+
+    Only the two FFT-shaped noises of one lead are held at full length; the rest is built in chunks."""
     duration = n / fs
     out = np.zeros((n, n_leads))
     resp_f = rng.uniform(0.2, 0.33)
-    t = np.arange(n) / fs
     n_bursts = rng.poisson(3 * duration / 1800) if artefacts else 0
     starts = rng.uniform(0, duration, n_bursts)
-    burst = smooth_envelope(n, fs, starts, starts + rng.uniform(2, 20, n_bursts), 1.0)
+    ends = starts + rng.uniform(2, 20, n_bursts)
     mains = (rng.random() < 0.3, rng.choice([50.0, 60.0]), rng.uniform(0.005, 0.02))
     for lead in range(n_leads):
-        wander = rng.uniform(0.04, 0.12) * colored_noise(rng, n, fs, 0.01, 0.6, exponent=2.0)
-        resp = rng.uniform(0.01, 0.06) * np.sin(2 * np.pi * resp_f * t + rng.uniform(0, 2 * np.pi))
-        emg_sd = rng.uniform(0.005, 0.02) * (1 + rng.uniform(3, 8) * burst)
-        emg = emg_sd * colored_noise(rng, n, fs, 15.0, fs / 2)
-        out[:, lead] = level * (wander + resp + emg)
-        if mains[0] and mains[1] < fs / 2:
-            out[:, lead] += mains[2] * np.sin(2 * np.pi * mains[1] * t + rng.uniform(0, 2 * np.pi))
+        wander_sd = rng.uniform(0.04, 0.12)
+        out[:, lead] = colored_noise(rng, n, fs, 0.01, 0.6, exponent=2.0)
+        resp_sd, resp_phase = rng.uniform(0.01, 0.06), rng.uniform(0, 2 * np.pi)
+        emg_base, emg_burst = rng.uniform(0.005, 0.02), rng.uniform(3, 8)
+        emg = colored_noise(rng, n, fs, 15.0, fs / 2)
+        hum_phase = rng.uniform(0, 2 * np.pi) if mains[0] and mains[1] < fs / 2 else None
+        for lo in range(0, n, CHUNK):
+            hi = min(n, lo + CHUNK)
+            t = sample_times(lo, hi, fs)
+            wander = wander_sd * out[lo:hi, lead]
+            resp = resp_sd * np.sin(2 * np.pi * resp_f * t + resp_phase)
+            emg_sd = emg_base * (1 + emg_burst * smooth_envelope(t, starts, ends, 1.0))
+            out[lo:hi, lead] = level * (wander + resp + emg_sd * emg[lo:hi])
+            if hum_phase is not None:
+                out[lo:hi, lead] += mains[2] * np.sin(2 * np.pi * mains[1] * t + hum_phase)
+        del emg
     if artefacts:
         for start in rng.uniform(0, duration, rng.poisson(2 * duration / 1800)):
             tau = rng.uniform(0.5, 2.0)
+            # the step's decay underflows far below the signal's precision 50 time constants on
+            lo, hi = min(n, int(start * fs)), min(n, int(np.ceil((start + 50 * tau) * fs)) + 1)
+            t = sample_times(lo, hi, fs)
             dt = np.clip(t - start, 0, None)
             shape = np.where(t >= start, (1 - np.exp(-dt / 0.08)) * np.exp(-dt / tau), 0.0)
-            out += shape[:, None] * rng.normal(0, 0.5, n_leads)
+            out[lo:hi] += shape[:, None] * rng.normal(0, 0.5, n_leads)
     return out
 
 
@@ -213,7 +241,7 @@ def fibrillation(rng: np.random.Generator, n: int, fs: float, starts_s, ends_s, 
         phase = 2 * np.pi * np.cumsum(freq) / fs
         wave = np.sin(phase) + 0.3 * np.sin(2 * phase + rng.uniform(0, 2 * np.pi))
         amp = np.clip(1 + 0.4 * colored_noise(rng, m, fs, 0.0, 0.3), 0.2, None)
-        env = smooth_envelope(n, fs, [a], [b], 0.3)[sel]
+        env = smooth_envelope(sample_times(sel.start, sel.stop, fs), [a], [b], 0.3)
         gains = rng.uniform(0.03, 0.07) * np.linspace(1.0, 1.8, n_leads) * rng.uniform(0.7, 1.3, n_leads)
         out[sel] += (wave * amp * env)[:, None] * gains
     return out
@@ -221,14 +249,17 @@ def fibrillation(rng: np.random.Generator, n: int, fs: float, starts_s, ends_s, 
 
 def flutter(rng: np.random.Generator, n: int, fs: float, episodes, n_leads: int) -> np.ndarray:
     """Sawtooth flutter waves; ``episodes`` holds (start_s, end_s, rate_hz, phase_ref_s) per episode."""
-    t = np.arange(n) / fs
     out = np.zeros((n, n_leads))
+    ramp = 0.2
     for a, b, rate, ref in episodes:
+        # the envelope is 0 outside (a - ramp / 2, b + ramp / 2): only that span is computed
+        lo, hi = max(0, int((a - ramp) * fs)), min(n, int(np.ceil((b + ramp) * fs)) + 1)
+        t = sample_times(lo, hi, fs)
         x = np.mod(rate * (t - ref) + 0.7, 1.0)
         saw = np.where(x < 0.75, -x / 0.75, -(1 - x) / 0.25) + 0.5
-        env = smooth_envelope(n, fs, [a], [b], 0.2)
+        env = smooth_envelope(t, [a], [b], ramp)
         gains = rng.uniform(0.1, 0.2) * np.where(np.arange(n_leads) == 0, 1.0, -0.5)
-        out += (saw * env)[:, None] * gains
+        out[lo:hi] += (saw * env)[:, None] * gains
     return out
 
 
