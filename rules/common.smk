@@ -152,15 +152,21 @@ def code_hash(script):
 # Input functions and params of the stage rules.
 
 
-def raw_inputs(wildcards):
+def raw_files(record):
     """The WFDB files a record is read from: annotations, and for a record with a signal its
-    header and the signal files that header names."""
+    header and the signal files that header names (read from the header: call it from input
+    functions only, so that a parse reads no header)."""
     exts = dict.fromkeys([SPEC.rhythm_ext, SPEC.beat_ext])
-    files = [f"{RAW}/{wildcards.record}.{ext}" for ext in exts]
-    if wildcards.record in SIGNAL_RECORDS:
-        signals = [f"{wildcards.record}.dat"] if DATASET == "demo" else signal_files(RAW, wildcards.record)
-        files = [f"{RAW}/{wildcards.record}.hea", *(f"{RAW}/{name}" for name in signals), *files]
+    files = [f"{RAW}/{record}.{ext}" for ext in exts]
+    if record in SIGNAL_RECORDS:
+        signals = [f"{record}.dat"] if DATASET == "demo" else signal_files(RAW, record)
+        files = [f"{RAW}/{record}.hea", *(f"{RAW}/{name}" for name in signals), *files]
     return files
+
+
+def raw_inputs(wildcards):
+    """Input function: :func:`raw_files` of the job's record."""
+    return raw_files(wildcards.record)
 
 
 def detect_setups(wildcards):

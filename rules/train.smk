@@ -11,8 +11,6 @@
 # GPUs: the train rules request `gpu: 1` unless train.device is "cpu". Locally an undeclared resource
 # limit is unlimited (`snakemake --cores 2` does not wait for it; training then uses CUDA only if present);
 # the SLURM executor turns it into a GPU request. Set train.device: cpu to run on CPU-only cluster nodes.
-from types import SimpleNamespace
-
 from ecgflow.training.targets import (
     beats_split,
     superclass_files,
@@ -102,6 +100,11 @@ if SC_NAME:
             "../scripts/train_figures.py"
 
 
+def beats_signal_files(wildcards):
+    """The signal files of the beats task's records, whose second lead the dataset reads."""
+    return [f for r in BEATS_RECORDS for f in raw_files(r) if not f.endswith(".hea")]
+
+
 if BEATS_RECORDS:
 
     rule build_beats_dataset:
@@ -109,7 +112,7 @@ if BEATS_RECORDS:
             tidy=expand(f"{RES}/tidy/{{record}}.parquet", record=BEATS_RECORDS),
             beats=expand(f"{RES}/beats/{{record}}.parquet", record=BEATS_RECORDS),
             headers=expand(f"{RAW}/{{record}}.hea", record=BEATS_RECORDS),
-            signals=[f for r in BEATS_RECORDS for f in raw_inputs(SimpleNamespace(record=r)) if not f.endswith(".hea")],
+            signals=beats_signal_files,
         output:
             X=f"results/train/beats/{DATASET}/dataset/X.npy",
             features=f"results/train/beats/{DATASET}/dataset/features.npy",
