@@ -72,8 +72,8 @@ def throughput(task: str, device: torch.device, steps: int, warmup: int = 3, rep
     """Samples/s of training steps of ``task``'s network on ``device`` (median over ``repeats``)."""
     torch.manual_seed(0)
     shape, batch = SHAPES[task]
-    extra = {"in_channels": shape[0], "n_features": len(FEATURES)} if task == "beats" else {}
-    model = build_model(task, **extra).to(device).train()
+    extra = {"n_features": len(FEATURES)} if task == "beats" else {}
+    model = build_model(task, in_channels=shape[0], **extra).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randn(batch, *shape, device=device)
     inputs = (x, torch.randn(batch, len(FEATURES), device=device)) if task == "beats" else (x,)

@@ -91,7 +91,7 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=_DefaultsHelp)
     p.add_argument("--data", required=True, type=Path, help="the record's tidy or beats Parquet file")
     p.add_argument("--detector", required=True, choices=DETECTORS, help="change detector")
-    first = ", ".join(f"{d} {next(s for s in DETECTOR_STREAMS[d] if s != 'ecg')}" for d in DETECTORS if d in DETECTOR_STREAMS)
+    first = ", ".join(f"{d} {next(s for s in DETECTOR_STREAMS[d] if s != 'ecg')}" for d in DETECTORS)
     p.add_argument("--stream", choices=STREAMS,
                    help="stream the detector reads (default: ecg for a tidy file where the detector runs on it, "
                         f"else the detector's first beat stream: {first})")
@@ -126,7 +126,7 @@ def check_args(args) -> dict:
     if not data.is_file():
         raise UsageError("--data", f"{data}: no such file")
     kind = "beats" if data.parent.name == "beats" else "tidy"
-    allowed = DETECTOR_STREAMS.get(args.detector, STREAMS)
+    allowed = DETECTOR_STREAMS[args.detector]
     stream = args.stream or ("ecg" if kind == "tidy" and "ecg" in allowed else next(s for s in allowed if s != "ecg"))
     if stream not in allowed:
         raise UsageError("--stream", f"{args.detector} does not run on {stream!r}; streams: {list(allowed)}")
@@ -134,7 +134,7 @@ def check_args(args) -> dict:
     params = parse_params(args.param)
     stream_params = parse_params(args.stream_param, "--stream-param")
     try:
-        resolve_params(args.detector, args.semantics, params)
+        threshold = resolve_params(args.detector, args.semantics, params)[THRESHOLD_NAME[args.detector]]
     except ConfigError as e:
         raise UsageError("--param", f"{e.key}: {e.problem}") from None
     try:
@@ -159,7 +159,7 @@ def check_args(args) -> dict:
     if args.events is not None and not events.is_file():
         raise UsageError("--events", f"{events}: no such file")
     return {"path": path, "meta": meta, "fs": float(fs), "stream": stream, "window_name": window_name,
-            "window": getattr(args, window_name), "params": params, "stream_params": stream_params,
+            "window": getattr(args, window_name), "params": params, "threshold": threshold, "stream_params": stream_params,
             "events": events if events.is_file() else None}
 
 
@@ -172,7 +172,7 @@ def run(args) -> dict:
     s = check_args(args)
     path, stream, fs = s["path"], s["stream"], s["fs"]
     tname = THRESHOLD_NAME[args.detector]
-    threshold = resolve_params(args.detector, args.semantics, s["params"])[tname]
+    threshold = s["threshold"]
     grid = {"threshold": {"name": tname, "values": [threshold]},
             "window": {"name": s["window_name"], "values": [s["window"]]},
             "min_gap_s": [args.min_gap_samples / fs], "diff": args.diff, "stream_params": s["stream_params"]}

@@ -205,7 +205,8 @@ def build_stream(kind: str, window, *, tidy=None, beats=None, fs=None, diff=Fals
     ``w``) and its fixed ``params`` (:data:`STREAM_PARAMS`)."""
     if kind not in STREAMS:
         raise ConfigError("stream", f"unknown stream {kind!r}; choose one of {list(STREAMS)}")
-    resolve_stream_params(kind, params)
+    if WINDOW_NAME[kind] != "w":  # the windowed streams check their params themselves
+        resolve_stream_params(kind, params)
     if kind == "ecg":
         if tidy is None:
             raise InputError(source, "the ecg stream needs a tidy signal table (annotation-only record?)")

@@ -66,7 +66,6 @@ def save_dataset(X: np.ndarray, index: pd.DataFrame, out_dir, metadata: dict,
                  features: np.ndarray | None = None) -> Path:
     """Write ``X.npy``, ``features.npy`` when given (both atomically) and ``index.parquet`` into ``out_dir``."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     _save_npy(np.ascontiguousarray(X, dtype=np.float32), out_dir / "X.npy")
     if features is not None:
         _save_npy(np.ascontiguousarray(features, dtype=np.float32), out_dir / "features.npy")

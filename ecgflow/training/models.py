@@ -57,6 +57,7 @@ class SuperclassNet(nn.Module):
     def __init__(self, in_channels: int = 12, n_classes: int = 5, channels=(32, 64, 128), kernel: int = 7,
                  dropout: float = 0.3):
         super().__init__()
+        self.in_channels = int(in_channels)
         self.norm = Standardise(in_channels)
         widths = (in_channels, *channels)
         self.encoder = nn.Sequential(*(conv_block(a, b, kernel) for a, b in zip(widths[:-1], widths[1:])))
@@ -81,6 +82,7 @@ class BeatNet(nn.Module):
     def __init__(self, in_channels: int = 1, n_classes: int = 5, channels=(16, 32, 64), kernel: int = 5,
                  dropout: float = 0.3, n_features: int = 0, hidden: int = 64):
         super().__init__()
+        self.in_channels = int(in_channels)
         widths = (in_channels, *channels)
         self.encoder = nn.Sequential(*(conv_block(a, b, kernel) for a, b in zip(widths[:-1], widths[1:])))
         self.n_features = int(n_features)

@@ -59,8 +59,6 @@ def run_training(task: str, dataset_dir, out_dir, params: dict, seed: int = 0, d
     for name in TABLES[task]:
         write_parquet(tables[name], out_dir / f"{name}.parquet", metadata)
     extra = {"dataset": dataset, "seed": int(seed), "best_epoch": int(result.best_epoch), "features": feature_names}
-    if task != "superclass":
-        extra["in_channels"] = int(X.shape[1])
     save_checkpoint(result.model, out_dir / "model.pt", task, cfg, extra)
     return tables
 

@@ -293,7 +293,7 @@ def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: i
     n_classes = len(TASKS[task]["classes"])
     with deterministic(dev.type == "cpu"):
         torch.manual_seed(seed)
-        extra = {} if task == "superclass" else {"in_channels": X.shape[1]}
+        extra = {"in_channels": X.shape[1]}
         if features is not None:
             extra["n_features"] = features.shape[1]
         model = build_model(task, n_classes=n_classes, dropout=cfg.dropout, **extra)
@@ -367,8 +367,8 @@ def fit(task: str, X: np.ndarray, index: pd.DataFrame, cfg: TrainConfig, seed: i
 def save_checkpoint(model: nn.Module, path, task: str, cfg: TrainConfig, extra: dict | None = None) -> Path:
     """``torch.save`` of the weights (on CPU) with what rebuilds the model, written atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {"task": task, "classes": list(TASKS[task]["classes"]), "config": asdict(cfg),
+             "in_channels": model.in_channels,
              "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **(extra or {})}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
@@ -379,9 +379,9 @@ def load_checkpoint(path, device: str = "cpu") -> tuple[nn.Module, dict]:
     """The model saved by :func:`save_checkpoint` (eval mode) and the checkpoint dictionary (its
     ``features`` entry, when present, names the feature columns the model takes)."""
     state = torch.load(path, map_location=device, weights_only=True)
-    extra = {"n_features": len(state["features"])} if state.get("features") else {}
-    if "in_channels" in state:
-        extra["in_channels"] = state["in_channels"]
+    extra = {"in_channels": state["in_channels"]}
+    if state.get("features"):
+        extra["n_features"] = len(state["features"])
     model = build_model(state["task"], n_classes=len(state["classes"]), dropout=state["config"]["dropout"], **extra)
     model.load_state_dict(state["state_dict"])
     return model.to(device).eval(), state
