@@ -32,7 +32,10 @@ STRING_COLUMNS = ["dataset", "record", "detector", "stream", "threshold_name", "
 
 def read_metrics(paths) -> pa.Table:
     """Per-record metrics tables as one Arrow table (string columns dictionary-encoded), rows ordered
-    by detector, stream, record, combo, tolerance, policy, timing whatever the order of ``paths``."""
+    by detector, stream, record, combo, tolerance, policy, timing whatever the order of ``paths``.
+
+    Memory: the sort keys are integer codes (no Python strings), and the rows are reordered one column
+    at a time, so the peak is about one copy of the table plus one column."""
     if not paths:
         raise InputError("metrics", "no metrics tables to combine")
     tables = []
@@ -43,15 +46,29 @@ def read_metrics(paths) -> pa.Table:
             raise InputError(p, f"missing column(s) {missing}")
         tables.append(pq.read_table(p, read_dictionary=[c for c in STRING_COLUMNS if c in names]))
     table = pa.concat_tables(tables, promote_options="permissive").replace_schema_metadata(None)
-    keys = table.select(ORDER).to_pandas()
-    codes = [pd.factorize(keys[c].astype(str), sort=True)[0] if c in STRING_COLUMNS else keys[c].to_numpy()
-             for c in ORDER]
-    table = table.take(np.lexsort(codes[::-1]))
-    for c in STRING_COLUMNS:  # one dictionary per column, in order of first appearance in the sorted rows
-        if c in table.column_names:
-            encoded = pc.dictionary_encode(table[c].cast(pa.string()).combine_chunks())
-            table = table.set_column(table.column_names.index(c), c, encoded)
-    return table
+    del tables
+    order = pa.array(np.lexsort([_sort_codes(table[c]) for c in reversed(ORDER)]))
+    names, columns = table.column_names, table.columns
+    del table
+    for i, name in enumerate(names):
+        column = columns[i].take(order)
+        if name in STRING_COLUMNS:  # one dictionary per column, in order of first appearance in the sorted rows
+            column = pc.dictionary_encode(column.cast(pa.string()).combine_chunks())
+        columns[i] = column
+    return pa.table(columns, names=names)
+
+
+def _sort_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Integers that sort as the column's values do (a dictionary column by its strings)."""
+    if not pa.types.is_dictionary(column.type):
+        return column.to_numpy()
+    column = column.unify_dictionaries()
+    if not column.num_chunks:
+        return np.zeros(0, np.int64)
+    values = column.chunk(0).dictionary.to_numpy(zero_copy_only=False).astype(str)
+    rank = np.empty(len(values), np.int64)
+    rank[np.argsort(values, kind="stable")] = np.arange(len(values))
+    return np.concatenate([rank[chunk.indices.to_numpy(zero_copy_only=False)] for chunk in column.chunks])
 
 
 def metrics_frame(table: pa.Table) -> pd.DataFrame:
@@ -99,6 +116,7 @@ def grid_summary(metrics: pd.DataFrame) -> pd.DataFrame:
         tp_chance=("tp_chance", "sum"), n_detections=("n_detections", "sum"), _delay_sum=("_delay_sum", "sum"),
         _hours=("duration_h", "sum"), _free_fp=("_free_fp", "sum"), _free_h=("_free_h", "sum"),
     ).reset_index()
+    del m, g  # released before the per-record statistics copy their columns
     per_rec_cols = ["f1", "precision", "recall", "f1_chance", "f1_lift", "delay_penalised_f1", "episode_recall"]
     ev = metrics.loc[metrics["n_events"] > 0, [*keys, *per_rec_cols]].groupby(keys, sort=True, observed=True)
     stats = {f"{col}_{fn}": (col, fn) for col in ("f1", "precision", "recall") for fn in ("mean", "std", "median")}
