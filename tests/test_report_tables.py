@@ -221,3 +221,15 @@ def test_write_report_tables_deterministic(tmp_path):
     assert len(study) == 2 * 2 * 3
     assert (study["n_candidates"] == study["timing"].map({"alarm": 8, "change": 8, "chosen": 16})).all()
     assert study["loro_pooled_f1"].between(0, 1).all() and study["loro_pooled_f1_chance"].between(0, 1).all()
+
+
+def test_each_group_iterates_as_groupby_does():
+    from ecgflow.report.study import each_group
+
+    m = metrics_frame().sample(frac=1.0, random_state=3)
+    keys = ["combo_id", "record"]
+    expected = [(key, group) for key, group in m.groupby(keys, sort=True, observed=True)]
+    got = list(each_group(m, keys))
+    assert [k for k, _ in got] == [k for k, _ in expected] and len(got) > 3
+    for (_, a), (_, b) in zip(got, expected):
+        pd.testing.assert_frame_equal(a, b)

@@ -49,6 +49,15 @@ class Stack:
     values: dict
 
 
+def each_group(frame: pd.DataFrame, keys: list[str]):
+    """``(key, rows)`` of ``frame`` grouped by ``keys`` (two or more), in sorted key order with the rows
+    in frame order, as ``groupby(keys, sort=True, observed=True)`` iterates them, without the sorted copy
+    of the whole frame that its iteration makes."""
+    indices = frame.groupby(keys, sort=True, observed=True).indices
+    for key in sorted(indices):
+        yield key, frame.iloc[indices[key]]
+
+
 def stack(metrics: pd.DataFrame, cand_keys: list[str], extra=()) -> Stack:
     """The rows of ``metrics`` (one per record and candidate) as a :class:`Stack`, keeping only the
     candidates present on every record."""
@@ -136,7 +145,7 @@ def study_table(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
     often), and ``cpsc2021_u_mean`` (mean CPSC 2021 score of the held-out records, the candidate
     chosen by mean score among two-state detectors; NaN without CPSC columns)."""
     rows = []
-    for (tol, policy), run in metrics.groupby(["tolerance_s", "policy"], sort=True, observed=True):
+    for (tol, policy), run in each_group(metrics, ["tolerance_s", "policy"]):
         for timing in STUDY_TIMINGS:
             sub = run if timing == "chosen" else run[run["timing"] == timing]
             if sub.empty:

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..evaluation.metrics import chance_f1, precision_recall_f1
 from ..parquet import write_parquet
 from .study import (
-    COMBO_COLUMNS, HELD_OUT_KEYS, choose_insample, choose_loro, cpsc2021_table, first_max, held_out, stack,
+    COMBO_COLUMNS, HELD_OUT_KEYS, choose_insample, choose_loro, cpsc2021_table, each_group, first_max, held_out, stack,
     study_table,
 )
 
@@ -170,7 +170,7 @@ def best_configs(metrics: pd.DataFrame) -> pd.DataFrame:
       alarms per hour), and how many distinct combinations the folds chose.
     """
     rows = []
-    for key, group in metrics.groupby(RUN_KEYS, sort=True, observed=True):
+    for key, group in each_group(metrics, RUN_KEYS):
         s = stack(group, ["combo_id"])
         if s.cands.empty:
             continue
