@@ -6,8 +6,8 @@ Sections (``--only`` picks some; every one by default):
 - ``chain``: for afdb and mitdb from ../shared/data (default config: every configured pair, default
   grid), the data stage first (untimed), then ``snakemake`` from the tidy tables to the report tables
   with ``--cores 2``; then the same detect, score and tables computation in one Python process, in the
-  same run. Figures: both wall times, their ratio, hours of ECG per core-minute. The two sets of
-  tables must be equal.
+  same run. Figures: both wall times, their ratio, hours of ECG per core-minute, each rule's largest
+  peak RSS (its jobs' benchmark files). The two sets of tables must be equal.
 - ``overhead``: the wall time that one job adds (Snakemake's bookkeeping, interpreter start, script
   preamble, imports, a Parquet write): N jobs that only import the detect job's modules and write a
   file, minus the run with nothing to do, per job; also with imports of pyarrow alone, and the
@@ -166,6 +166,8 @@ def chain(datasets: list[str], data: Path, scratch: Path) -> None:
         record("chain", ds, "records", n_records, "records")
         record("chain", ds, "ecg_hours_per_core_minute", hours / (wall * 2 / 60), "h/core-min", f"workflow ({hours:.1f} h of ECG)")
         record("chain", ds, "ecg_hours_per_core_minute_in_process", hours / (inproc / 60), "h/core-min", "in-process")
+        for key, value in sorted(benchmark_peaks(work, ds).items()):
+            record("chain", ds, key, value, "MB", "largest peak RSS of the rule's jobs (benchmark files)")
 
 
 NOOP = """import sys
