@@ -6,8 +6,9 @@ Sections (``--only`` picks some; every one by default):
 - ``chain``: for afdb and mitdb from ../shared/data (default config: every configured pair, default
   grid), the data stage first (untimed), then ``snakemake`` from the tidy tables to the report tables
   with ``--cores 2``; then the same detect, score and tables computation in one Python process, in the
-  same run. Figures: both wall times, their ratio, hours of ECG per core-minute, each rule's largest
-  peak RSS (its jobs' benchmark files). The two sets of tables must be equal.
+  same run. Figures: both wall times, their ratio, Snakemake's start-up (a rerun with nothing to do,
+  and the import of Snakemake alone), hours of ECG per core-minute, each rule's largest peak RSS (its
+  jobs' benchmark files). The two sets of tables must be equal.
 - ``overhead``: the wall time that one job adds (Snakemake's bookkeeping, interpreter start, script
   preamble, imports, a Parquet write): N jobs that only import the detect job's modules and write a
   file, minus the run with nothing to do, per job; also with imports of pyarrow alone, and the
@@ -127,6 +128,13 @@ def ecg_hours(res: Path) -> float:
     return total
 
 
+def import_time(module: str) -> float:
+    """Wall time of a fresh interpreter importing ``module``."""
+    t0 = time.perf_counter()
+    subprocess.run([PY, "-c", f"import {module}"], check=True)
+    return time.perf_counter() - t0
+
+
 def chain(datasets: list[str], data: Path, scratch: Path) -> None:
     for ds in datasets:
         if not (data / ds).is_dir():
@@ -140,6 +148,7 @@ def chain(datasets: list[str], data: Path, scratch: Path) -> None:
         cpu0 = children_cpu()
         wall, _ = snakemake(work, "--cores", "2", *targets)
         cpu = children_cpu() - cpu0
+        idle, _ = snakemake(work, "--cores", "2", *targets)  # nothing left to do: start-up, parse and DAG
         print(f"chain {ds}: workflow {wall:.1f} s, {n_jobs} jobs", flush=True)
         cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
         validate(cfg, str(ROOT / "config" / "schema" / "config.schema.yaml"), set_default=True)  # as the workflow does
@@ -159,6 +168,8 @@ def chain(datasets: list[str], data: Path, scratch: Path) -> None:
         record("chain", ds, "workflow_wall_s", wall, "s", f"tidy tables -> report tables, --cores 2, {n_jobs} jobs")
         record("chain", ds, "in_process_wall_s", inproc, "s", "one process, one core, imports included")
         record("chain", ds, "ratio", wall / inproc, "x", "workflow / in-process, wall time")
+        record("chain", ds, "startup_s", idle, "s", "a rerun with nothing to do: Snakemake's start-up, parse and DAG")
+        record("chain", ds, "snakemake_import_s", import_time("snakemake.cli"), "s", "python -c 'import snakemake.cli'")
         record("chain", ds, "workflow_cpu_s", cpu, "s", "Snakemake and all its jobs")
         record("chain", ds, "in_process_cpu_s", inproc_cpu, "s")
         record("chain", ds, "cpu_ratio", cpu / inproc_cpu, "x", "workflow / in-process, CPU time (load-independent)")
