@@ -3,6 +3,8 @@ per-record detections -> metrics -> report tables); figure content checked throu
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -65,13 +67,17 @@ def outputs_in(folder):
     return {k: folder / f"{k}.png" for k in F.FIGURES}
 
 
-def test_write_figures(results):
+def test_write_figures(results, monkeypatch):
     root, paths, tables, _, _ = results
     outputs = outputs_in(root / "figures")
+    reads, real = [], pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda path, *a, **k: reads.append(Path(path)) or real(path, *a, **k))
     F.write_figures(tables, EVALUATION, paths["detections"], paths["events"], paths["tidy"], paths["beats"], outputs)
     for p in outputs.values():
         data = p.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+    events_read = [p for p in reads if p in set(map(Path, paths["events"]))]
+    assert events_read and len(events_read) == len(set(events_read))  # each events table read once
 
 
 def test_write_figures_annotation_only(tmp_path):
@@ -110,9 +116,8 @@ def test_heatmap_limits_follow_the_data():
 
 def test_record_figure_panels_legend_and_labels(results, tmp_path):
     _, paths, _, _, best = results
-    m = {p.stem: p for p in paths["detections"]}
-    fig = F.best_record_figure(best, TOL, POLICY, EVALUATION, m, {p.stem: p for p in paths["events"]},
-                               {p.stem: p for p in paths["tidy"]}, {p.stem: p for p in paths["beats"]}, tmp_path / "r.png")
+    files = F.RecordFiles(*({p.stem: p for p in paths[k]} for k in ("detections", "events", "tidy", "beats")))
+    fig = F.best_record_figure(best, TOL, POLICY, EVALUATION, files, tmp_path / "r.png")
     axes = fig.axes
     assert len(axes) == 3 and all(ax.get_xlabel() == "time (s)" for ax in axes)
     run = F.at_run(best, TOL, POLICY).sort_values("insample_f1_mean", ascending=False).iloc[0]

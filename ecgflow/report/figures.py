@@ -9,6 +9,7 @@ detector fired). Each drawing function returns its :class:`~matplotlib.figure.Fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -188,8 +189,34 @@ def combo_times(path, detector: str, stream: str, combo_id: int, timing: str = R
     return df[column].to_numpy(np.int64)
 
 
-def _events(path) -> tuple[pd.DataFrame, dict]:
-    return pd.read_parquet(path), read_metadata(path)
+@dataclass
+class RecordFiles:
+    """A dataset's per-record files, ``{record: path}`` each: ``detections`` (every pair), ``events``,
+    ``signals`` (tidy tables; records without a signal absent) and ``beats``. Each events table and each
+    detections file's metadata is read once, however many runs look at it."""
+
+    detections: dict
+    events: dict
+    signals: dict
+    beats: dict
+    _read: dict = field(default_factory=dict, repr=False)
+
+    def events_of(self, record: str) -> tuple[pd.DataFrame, dict]:
+        """The record's events table and its metadata."""
+        if ("events", record) not in self._read:
+            path = self.events[record]
+            self._read["events", record] = (pd.read_parquet(path), read_metadata(path))
+        return self._read["events", record]
+
+    def runs_of(self, record: str) -> dict:
+        """The sweep metadata of each pair in the record's detections file (``runs``)."""
+        if ("runs", record) not in self._read:
+            self._read["runs", record] = read_metadata(self.detections[record]).get("runs", {})
+        return self._read["runs", record]
+
+    def pair_records(self, detector: str, stream: str) -> list[str]:
+        """Records whose detections file holds the pair, sorted."""
+        return [r for r in sorted(self.detections) if f"{detector}/{stream}" in self.runs_of(r)]
 
 
 def _evaluate(det: np.ndarray, events: pd.DataFrame, meta: dict, tol: float, policy: str, evaluation: dict) -> dict:
@@ -199,21 +226,14 @@ def _evaluate(det: np.ndarray, events: pd.DataFrame, meta: dict, tol: float, pol
                                adaptive_fraction=evaluation.get("adaptive_fraction"), n_samples=meta.get("n_samples"))
 
 
-def _pair_records(detections: dict, detector: str, stream: str) -> list[str]:
-    """Records whose detections file holds the pair (its ``runs`` metadata)."""
-    return [r for r, p in sorted(detections.items()) if f"{detector}/{stream}" in read_metadata(p).get("runs", {})]
-
-
-def best_delays(best: pd.DataFrame, tol: float, policy: str, evaluation: dict, detections: dict, events: dict) -> dict:
-    """Delays (s) of every match of each run's best combination at alarm times, pooled over records.
-
-    ``detections`` and ``events``: {record: path of its per-record file}."""
+def best_delays(best: pd.DataFrame, tol: float, policy: str, evaluation: dict, files: RecordFiles) -> dict:
+    """Delays (s) of every match of each run's best combination at alarm times, pooled over records."""
     out = {}
     for run in at_run(best, tol, policy).itertuples():
         delays = []
-        for rec in _pair_records(detections, run.detector, run.stream):
-            ev, meta = _events(events[rec])
-            det = combo_times(detections[rec], run.detector, run.stream, run.best_combo_id)
+        for rec in files.pair_records(run.detector, run.stream):
+            ev, meta = files.events_of(rec)
+            det = combo_times(files.detections[rec], run.detector, run.stream, run.best_combo_id)
             delays.append(_evaluate(det, ev, meta, tol, policy, evaluation)["delays"] / float(meta["fs"]))
         out[(run.detector, run.stream)] = np.concatenate(delays) if delays else np.zeros(0)
     return out
@@ -334,23 +354,24 @@ STREAM_LABELS = {"ecg": "filtered ECG (mV)", "rr": "RR, moving average (s)", "dr
                  "irr": "irregular beat (0/1)", "cosen": "COSEn", "pirr": "share of irregular beats", "nrmssd": "nRMSSD"}
 
 
-def _detector_stream(run, rec: str, det_path, signals: dict, beats: dict):
+def _detector_stream(run, rec: str, files: RecordFiles):
     """(time_s, values, label) of the stream ``run``'s best combination read on record ``rec``."""
-    meta = read_metadata(det_path)["runs"][f"{run['detector']}/{run['stream']}"]
+    meta = files.runs_of(rec)[f"{run['detector']}/{run['stream']}"]
     stream = run["stream"]
-    tables, rec_meta = read_record_tables(stream, tidy_path=signals.get(rec), beats_path=beats.get(rec))
+    tables, rec_meta = read_record_tables(stream, tidy_path=files.signals.get(rec), beats_path=files.beats.get(rec))
     window = run["best_window"]
     window = int(window) if run["window_name"] in INTEGER_WINDOWS else float(window)
     fs = float(rec_meta["fs"])
     values, positions = build_stream(stream, window, fs=fs, diff=meta.get("diff", False),
-                                     params=meta.get("stream_params") or {}, source=str(det_path), **tables)
+                                     params=meta.get("stream_params") or {}, source=str(files.detections[rec]),
+                                     **tables)
     label = (f"{STREAM_LABELS.get(stream, stream)}\n{run['window_name']} {window:g}"
              + (", first difference" if meta.get("diff") else ""))
     return positions / fs, values, label
 
 
-def best_record_figure(best: pd.DataFrame, tol: float, policy: str, evaluation: dict, detections: dict, events: dict,
-                       signals: dict, beats: dict, path) -> Figure:
+def best_record_figure(best: pd.DataFrame, tol: float, policy: str, evaluation: dict, files: RecordFiles,
+                       path) -> Figure:
     """:func:`record_figure` for the run with the best in-sample mean F1 (alarm times), on its record
     with the most events (ties: first record name): the tidy ECG where there is one, else the RR
     tachogram, then the stream that run's best combination saw."""
@@ -358,26 +379,26 @@ def best_record_figure(best: pd.DataFrame, tol: float, policy: str, evaluation: 
     if runs.empty:
         return _empty(path, "no scored runs with events")
     run = runs.iloc[int(np.argmax(np.round(runs["insample_f1_mean"].to_numpy(), 12)))]
-    records = _pair_records(detections, run["detector"], run["stream"])
-    n_ev = [len(_events(events[r])[0]) for r in records]
+    records = files.pair_records(run["detector"], run["stream"])
+    n_ev = [len(files.events_of(r)[0]) for r in records]
     rec = records[int(np.argmax(n_ev))]
-    ev, meta = _events(events[rec])
+    ev, meta = files.events_of(rec)
     fs = float(meta["fs"])
-    det = combo_times(detections[rec], run["detector"], run["stream"], run["best_combo_id"])
+    det = combo_times(files.detections[rec], run["detector"], run["stream"], run["best_combo_id"])
     m = _evaluate(det, ev, meta, tol, policy, evaluation)
     matched = np.isin(det, m["pairs"][:, 0])
-    if rec in signals:
-        sig = pd.read_parquet(signals[rec], columns=["time_s", "ecg"])
+    if rec in files.signals:
+        sig = pd.read_parquet(files.signals[rec], columns=["time_s", "ecg"])
         signal = (sig["time_s"].to_numpy(), sig["ecg"].to_numpy(np.float64), "ECG (mV)")
     else:
-        b = pd.read_parquet(beats[rec], columns=["sample", "rr_s"]).dropna()
+        b = pd.read_parquet(files.beats[rec], columns=["sample", "rr_s"]).dropna()
         signal = (b["sample"].to_numpy() / fs, b["rr_s"].to_numpy(np.float64), "RR tachogram (s)")
     n_samples = int(meta.get("n_samples") or (signal[0][-1] * fs + 1))
     episodes = [(s / fs, e / fs, r) for s, e, r in rhythm_episodes(ev, n_samples)]
     title = (f"record {rec}: {run['detector']} / {run['stream']}, best in-sample combination {run['best_combo_id']} "
              f"({run['threshold_name']} {run['best_threshold']:g}, {run['window_name']} {run['best_window']:g}, "
              f"min_gap {run['best_min_gap_s']:g} s); F1 {m['f1']:.2f} on this record (tolerance {tol:g} s, {policy})")
-    stream = _detector_stream(run, rec, detections[rec], signals, beats)
+    stream = _detector_stream(run, rec, files)
     return record_figure(signal, stream, episodes, ev["sample"].to_numpy() / fs, det[matched] / fs, det[~matched] / fs,
                          title, path)
 
@@ -393,10 +414,10 @@ def write_figures(tables: dict, evaluation: dict, detections: list, events: list
     summary = pd.read_parquet(tables["grid_summary"])
     best = pd.read_parquet(tables["best_configs"])
     tol, policy = reference_run(summary["tolerance_s"].unique(), evaluation["policies"])
-    det_map, ev_map, sig_map, beat_map = ({Path(p).stem: p for p in ps} for ps in (detections, events, signals, beats))
+    files = RecordFiles(*({Path(p).stem: p for p in ps} for ps in (detections, events, signals, beats)))
     f1_heatmap(summary, best, tol, policy, outputs["f1_heatmap"])
     pr_scatter(summary, best, tol, policy, outputs["pr_scatter"])
     f1_tolerance(best, policy, outputs["f1_tolerance"])
-    delays = best_delays(best, tol, policy, evaluation, det_map, ev_map)
+    delays = best_delays(best, tol, policy, evaluation, files)
     delay_distribution(delays, tol, policy, outputs["delay_distribution"], float(evaluation.get("pre_tolerance_s", 0)))
-    best_record_figure(best, tol, policy, evaluation, det_map, ev_map, sig_map, beat_map, outputs["record_detections"])
+    best_record_figure(best, tol, policy, evaluation, files, outputs["record_detections"])
