@@ -17,6 +17,13 @@ SHARED = ROOT.parent / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"real PhysioNet data not found at {SHARED}")
 
 
+def pytest_collection_modifyitems(items):
+    """SLURM tests run last: bringing the local SLURM down leaves a ``slurm.conf`` whose controller is
+    gone, and from then on every Snakemake start waits about 9 s for the SLURM plugin's ``scontrol``
+    query (see the README's SLURM section)."""
+    items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)
+
+
 def write_wfdb(folder: Path, name: str, n: int = 5000, fs: int = 250, rhythm=((0, "(N"), (2000, "(AFIB"), (3500, "(N")), signal=None):
     """A small two-lead WFDB record with beats every 200 samples (a 1 mV spike on a slow wave, so that
     the beats sit on QRS-like slopes) and the given rhythm marks."""

@@ -222,7 +222,7 @@ def noise(rng: np.random.Generator, n: int, fs: float, n_leads: int, level: floa
     if artefacts:
         for start in rng.uniform(0, duration, rng.poisson(2 * duration / 1800)):
             tau = rng.uniform(0.5, 2.0)
-            # the step's decay underflows far below the signal's precision 50 time constants on
+            # 50 time constants after its start an artefact lies far below the signal's precision
             lo, hi = min(n, int(start * fs)), min(n, int(np.ceil((start + 50 * tau) * fs)) + 1)
             t = sample_times(lo, hi, fs)
             dt = np.clip(t - start, 0, None)
