@@ -184,10 +184,10 @@ def _nrmssd(rr, w):
     return out
 
 
-def window_stream(kind: str, beats: pd.DataFrame, fs: float, w: int, params: dict | None = None, source="beats"):
-    """The ``cosen``, ``pirr`` or ``nrmssd`` stream of a beats table, windows of ``w`` (see the module docstring)."""
+def window_stream(kind: str, beats: pd.DataFrame, fs: float, w: int, p: dict, source="beats"):
+    """The ``cosen``, ``pirr`` or ``nrmssd`` stream of a beats table, windows of ``w`` (see the module
+    docstring); ``p``: the stream's fixed params as :func:`resolve_stream_params` returns them."""
     w = _window(w, "w", MIN_WINDOW.get(kind, 1))
-    p = resolve_stream_params(kind, params)
     if kind == "pirr":
         irr, pos = irr_stream(beats, fs, p["irr_ms"], source)
         if irr.size < w:
@@ -205,8 +205,7 @@ def build_stream(kind: str, window, *, tidy=None, beats=None, fs=None, diff=Fals
     ``w``) and its fixed ``params`` (:data:`STREAM_PARAMS`)."""
     if kind not in STREAMS:
         raise ConfigError("stream", f"unknown stream {kind!r}; choose one of {list(STREAMS)}")
-    if WINDOW_NAME[kind] != "w":  # the windowed streams check their params themselves
-        resolve_stream_params(kind, params)
+    params = resolve_stream_params(kind, params)
     if kind == "ecg":
         if tidy is None:
             raise InputError(source, "the ecg stream needs a tidy signal table (annotation-only record?)")

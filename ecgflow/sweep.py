@@ -79,12 +79,13 @@ def sweep(
         z = irregularity(beat_samples, fs, stream_params.get("irr_ms", SPLIT_IRR_MS))
     parts = []
     n_elements = None
-    memo = streams if stream != "ecg" else None
+    memo = streams if stream != "ecg" else None  # beat streams have no first difference: not in the key
+    diff = bool(grid.get("diff", False))
     for wi, window in enumerate(progress(windows, f"{detector} {stream} windows")):
-        key = (stream, float(window), bool(grid.get("diff", False)), tuple(sorted(stream_params.items())))
+        key = (stream, float(window), tuple(sorted(stream_params.items())))
         built = memo.get(key) if memo is not None else None
         if built is None:
-            built = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=key[2], params=stream_params,
+            built = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=diff, params=stream_params,
                                  source=source)
             if memo is not None:
                 for array in built:
@@ -92,7 +93,7 @@ def sweep(
                 memo[key] = built
         values, positions = built
         if n_elements is None:
-            n_elements = values.size + (int(window) - 1 if windowed else 0) + int(grid.get("diff", False))
+            n_elements = values.size + (int(window) - 1 if windowed else 0) + int(diff)
         for ti, threshold in enumerate(thresholds):
             a, c, direction = detect_changes(detector, values, semantics, source=source, **params, **{tname: threshold})
             alarm = positions[a]
@@ -130,7 +131,7 @@ def sweep(
             for c in combos.itertuples()
         ],
         "n_elements": int(n_elements),
-        "diff": bool(grid.get("diff", False)),
+        "diff": diff,
         "change_estimate": "best split of the per-beat irregularity" if detector == "hysteresis"
         else "the detector's own",
         "columns": TIMES,
