@@ -109,8 +109,9 @@ evaluation = evaluation_settings(cfg["evaluation"], cfg["dataset"])
 metrics = []
 for rec in sorted(p.stem for p in (res / "beats").glob("*.parquet")):
     tidy = res / "tidy" / f"{{rec}}.parquet"
-    write_detections(record_setups(cfg["detectors"], tidy.exists()), out / "detections" / f"{{rec}}.parquet", dataset=cfg["dataset"], record=rec,
-                     tidy_path=tidy if tidy.exists() else None, beats_path=res / "beats" / f"{{rec}}.parquet")
+    tidy = tidy if tidy.exists() else None
+    write_detections(record_setups(cfg["detectors"], tidy is not None), out / "detections" / f"{{rec}}.parquet",
+                     dataset=cfg["dataset"], record=rec, tidy_path=tidy, beats_path=res / "beats" / f"{{rec}}.parquet")
     metrics.append(out / "metrics" / f"{{rec}}.parquet")
     write_metrics(out / "detections" / f"{{rec}}.parquet", res / "events" / f"{{rec}}.parquet", evaluation,
                   metrics[-1], {{"dataset": cfg["dataset"]}})

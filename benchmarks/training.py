@@ -261,8 +261,7 @@ def inner_study(data_dir, seeds, threads: int, work: Path, out: Path, config_pat
     write_parquet(table.astype({"source": "str", "class": "str", "support": "float64"}), out,
                   {"benchmark": "training inner folds", "dataset": "mitdb", "split": "DS1 inner folds",
                    "folds": folds, "seeds": list(map(int, seeds)), "threads": threads, "device": device,
-                   "train": params,
-                   "lead": lead, "torch": torch.__version__})
+                   "train": params, "lead": lead, "torch": torch.__version__})
     return table
 
 
@@ -276,7 +275,7 @@ def main() -> None:
     tp.add_argument("--out", default="results/benchmarks/training.parquet")
     for name, help_text, out in (
         ("study", "5-seed mitdb DS1 -> DS2 heartbeat study", "results/train/beats/mitdb/seed_study.parquet"),
-        ("inner", "the recipe on two inner folds of DS1 (5 held-out records each)",
+        ("inner", f"the recipe on {INNER_FOLDS} inner folds of DS1 ({INNER_TEST_RECORDS} held-out records each)",
          "results/benchmarks/training_inner.parquet"),
     ):
         p = sub.add_parser(name, help=help_text)
