@@ -68,7 +68,6 @@ def test_cli_beat_stream_from_tidy_path(tmp_path, capsys):
         in capsys.readouterr().out
 
 
-
 def test_cli_sample_rate_for_a_file_without_one(tmp_path, capsys):
     """``--sample-rate`` stands in for a sampling rate the metadata lacks."""
     tidy = write_record(tmp_path)
@@ -80,6 +79,7 @@ def test_cli_sample_rate_for_a_file_without_one(tmp_path, capsys):
     assert main([*args, "--sample-rate", "250"]) == 0
     v, _ = build_stream("irr", 40, beats=beats, fs=250.0)
     assert f"{detect('ddm', v, drift_threshold=1.5).size} detections" in capsys.readouterr().out
+
 
 @pytest.mark.parametrize(
     "extra, message",

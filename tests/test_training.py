@@ -675,6 +675,7 @@ def test_benchmark_record_rows(bench):
     assert only_called.loc[("b", "F"), ["support", "detected", "false_positives"]].tolist() == [0, 0, 1]
     assert np.isnan(only_called.loc[("b", "F"), "se"])
 
+
 def test_benchmark_recipe_overrides(bench):
     config = ROOT / "config" / "config.yaml"
     _, params = bench.recipe(config, ["balance=0.5", "patience=3"])
