@@ -163,12 +163,12 @@ def _check_extent(path: Path, samples: np.ndarray, n_samples: int) -> None:
         raise InputError(path, f"annotation at sample {samples[-1]} lies past the end of the signal ({n_samples} samples)")
 
 
-def read_lead(hea: Path, lead, max_flat_s: float = 10.0):
+def read_lead(hea: Path, lead, max_flat_s: float = 10.0, parsed=None):
     """``(signal, name, header, signal files)`` of the first lead of the WFDB record ``hea`` that matches
     ``lead`` (an index, a name, or a list of them in order of preference): float32 physical units, checked
     for missing samples and for flat lines longer than ``max_flat_s`` seconds; raises InputError naming
-    the file at fault."""
-    parsed = header(hea)
+    the file at fault. ``parsed``: the record's header when the caller has already read it."""
+    parsed = header(hea) if parsed is None else parsed
     dats = _check_dat_files(hea, parsed)
     channel = _lead_index(hea, parsed, lead)
     try:

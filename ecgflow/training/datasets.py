@@ -367,11 +367,12 @@ def second_lead(header_path, primary: str | None, n_samples: int) -> tuple[np.nd
     mV, checked for missing samples as the tidy lead is) and its name; the record must have ``n_samples``
     samples."""
     header_path = Path(header_path)
-    names = wfdb_read.header(header_path).sig_name
-    others = [i for i, name in enumerate(names) if name != primary]
+    parsed = wfdb_read.header(header_path)
+    others = [i for i, name in enumerate(parsed.sig_name) if name != primary]
     if not others:
-        raise InputError(header_path, f"a second lead is needed (train.beats.leads: 2), the record has only {names}")
-    signal, name, _, _ = wfdb_read.read_lead(header_path, others[0], max_flat_s=math.inf)
+        raise InputError(header_path, f"a second lead is needed (train.beats.leads: 2), the record has only "
+                                      f"{parsed.sig_name}")
+    signal, name, _, _ = wfdb_read.read_lead(header_path, others[0], max_flat_s=math.inf, parsed=parsed)
     if len(signal) != n_samples:
         raise InputError(header_path, f"second lead {name}: expected {n_samples} samples, got {len(signal)}")
     return signal.astype(np.float64), name
