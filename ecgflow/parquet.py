@@ -65,20 +65,34 @@ def save_png(fig, path, dpi: int) -> Path:
     return Path(path)
 
 
+def _with_metadata(schema: pa.Schema, metadata: dict | None) -> pa.Schema:
+    """``schema`` with ``metadata`` (JSON-encoded values) and the ecgflow version, without pandas' entry."""
+    meta = dict(schema.metadata or {})
+    meta.pop(b"pandas", None)  # carries library versions and index details: not part of the content
+    for key, value in {**(metadata or {}), "ecgflow_version": __version__}.items():
+        meta[str(key).encode()] = json.dumps(value, sort_keys=True).encode()
+    return schema.with_metadata(meta)
+
+
 def write_parquet(df: pd.DataFrame | pa.Table, path, metadata: dict | None = None) -> Path:
     """Write ``df`` (DataFrame or Arrow table) to ``path`` atomically, with ``metadata`` (JSON-encoded values).
 
     The ecgflow version is always added. Nothing is visible at ``path`` until the file is complete.
     """
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta.pop(b"pandas", None)  # carries library versions and index details: not part of the content
-    for key, value in {**(metadata or {}), "ecgflow_version": __version__}.items():
-        meta[str(key).encode()] = json.dumps(value, sort_keys=True).encode()
-    table = table.replace_schema_metadata(meta)
+    table = table.replace_schema_metadata(_with_metadata(table.schema, metadata).metadata)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
     return Path(path)
+
+
+@contextmanager
+def parquet_parts(path, schema: pa.Schema, metadata: dict | None = None) -> Iterator:
+    """Write a Parquet file of ``schema`` part by part, atomically and with ``metadata`` as
+    :func:`write_parquet` does: yields a function that appends an Arrow table (of ``schema``'s columns)."""
+    schema = _with_metadata(schema, metadata)
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        yield lambda table: writer.write_table(table.replace_schema_metadata(schema.metadata))
 
 
 def read_metadata(path) -> dict:

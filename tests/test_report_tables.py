@@ -223,6 +223,38 @@ def test_write_report_tables_deterministic(tmp_path):
     assert study["loro_pooled_f1"].between(0, 1).all() and study["loro_pooled_f1_chance"].between(0, 1).all()
 
 
+def test_write_report_tables_by_parts_equals_the_whole_frame(tmp_path):
+    """Tables built a part at a time (pair; tolerance and policy) equal those of the whole metrics frame,
+    with rows shuffled within files, a pair missing on one record and a column missing in some files."""
+    rng = np.random.default_rng(7)
+    paths = []
+    for i, rec in enumerate(("d01", "d02", "d03", "d04")):
+        events = np.array([20_000 * (i + 1), 300_000]) if i < 3 else np.array([], np.int64)
+        parts = [_scored_record(rng, rec, events)]
+        if rec != "d04":
+            parts.append(_scored_record(rng, rec, events).assign(detector="adwin", stream="rr"))
+        table = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=i)
+        if i % 2:
+            table = table.assign(note=1.5)
+        paths.append(tmp_path / "metrics" / f"{rec}.parquet")
+        write_parquet(table, paths[-1])
+    outs = {k: tmp_path / "tables" / f"{k}.parquet"
+            for k in ("detection_metrics", "grid_summary", "best_configs", "study")}
+    write_report_tables(paths[::-1], outs, "demo", "h")
+    whole = table_frame(read_metrics(paths))
+    assert set(whole["detector"]) == {"adwin", "pagehinkley"} and whole["note"].isna().any()
+
+    def plain(frame):
+        return frame.astype({c: str for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
+
+    expected = {"detection_metrics": whole, "grid_summary": grid_summary(whole), "best_configs": best_configs(whole),
+                "study": study_table(whole, "demo")}
+    for key, frame in expected.items():
+        pd.testing.assert_frame_equal(plain(pd.read_parquet(outs[key])), plain(frame), check_exact=True)
+    study = pd.read_parquet(outs["study"])
+    assert (study["n_candidates"] == study["timing"].map({"alarm": 8, "change": 8, "chosen": 16})).all()
+
+
 def test_each_group_iterates_as_groupby_does():
     from ecgflow.report.study import each_group
 

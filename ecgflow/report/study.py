@@ -35,6 +35,9 @@ HELD_OUT_KEYS = ("f1_mean", "f1_std", "f1_chance", "f1_lift", "pooled_precision"
                  "false_alarms_per_hour_event_free")
 STUDY_TIMINGS = (*TIMINGS, "chosen")
 STUDY_PICK = ["detector", "stream", "combo_id", "timing", *COMBO_COLUMNS]
+# the metrics columns that the study and the CPSC 2021 table read
+STUDY_COLUMNS = ["record", "tolerance_s", "policy", *STUDY_PICK, *VALUE_COLUMNS, "n_events", "duration_h",
+                 *CPSC_COLUMNS]
 
 
 @dataclass
@@ -144,13 +147,18 @@ def study_table(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
     module docstring. Columns ``loro_*`` (held-out summaries), ``picked_*`` (the candidate picked most
     often), and ``cpsc2021_u_mean`` (mean CPSC 2021 score of the held-out records, the candidate
     chosen by mean score among two-state detectors; NaN without CPSC columns)."""
-    rows = []
-    # the CPSC 2021 score depends on neither tolerance nor policy: one held-out mean per timing
-    cpsc = {timing: cpsc_loro_mean(metrics if timing == "chosen" else metrics[metrics["timing"] == timing])
-            for timing in STUDY_TIMINGS}
-    for (tol, policy), run in each_group(metrics, ["tolerance_s", "policy"]):
+    return study_from_runs(each_group(metrics, ["tolerance_s", "policy"]), dataset)
+
+
+def study_from_runs(runs, dataset: str) -> pd.DataFrame:
+    """:func:`study_table` from ``((tolerance_s, policy), rows)`` pairs in sorted key order, each the
+    metrics rows (every record, pair and timing; :data:`STUDY_COLUMNS` suffice) of that key."""
+    rows, cpsc = [], None
+    for (tol, policy), run in runs:
+        if cpsc is None:  # the CPSC 2021 score depends on neither tolerance nor policy: one mean per timing
+            cpsc = {timing: cpsc_loro_mean(_timing_rows(run, timing)) for timing in STUDY_TIMINGS}
         for timing in STUDY_TIMINGS:
-            sub = run if timing == "chosen" else run[run["timing"] == timing]
+            sub = _timing_rows(run, timing)
             if sub.empty:
                 continue
             s = stack(sub, ["detector", "stream", "combo_id", "timing"])
@@ -167,6 +175,11 @@ def study_table(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _timing_rows(metrics: pd.DataFrame, timing: str) -> pd.DataFrame:
+    """The rows of one timing ("chosen": every row)."""
+    return metrics if timing == "chosen" else metrics[metrics["timing"] == timing]
+
+
 def _cpsc_stack(metrics: pd.DataFrame) -> Stack | None:
     """Stack of the CPSC 2021 scores (one tolerance and policy: the score depends on neither)."""
     if "cpsc_u" not in metrics.columns:
@@ -178,13 +191,23 @@ def _cpsc_stack(metrics: pd.DataFrame) -> Stack | None:
     return stack(first, ["detector", "stream", "combo_id", "timing"], extra=CPSC_COLUMNS)
 
 
-def cpsc_loro_mean(metrics: pd.DataFrame) -> float:
-    """Mean held-out CPSC 2021 score (candidate chosen by mean score on the other records); NaN without."""
+def _cpsc_loro(metrics: pd.DataFrame) -> tuple[Stack, np.ndarray] | None:
+    """The CPSC 2021 stack and, per record, the candidate with the best mean score on the other records;
+    ``None`` without CPSC 2021 scores or a candidate."""
     s = _cpsc_stack(metrics)
     if s is None:
-        return np.nan
+        return None
     pick = choose_loro(s, "cpsc_u")
-    return float(s.values["cpsc_u"][np.arange(len(pick)), pick].mean()) if pick[0] >= 0 else np.nan
+    return (s, pick) if pick[0] >= 0 else None
+
+
+def cpsc_loro_mean(metrics: pd.DataFrame) -> float:
+    """Mean held-out CPSC 2021 score (candidate chosen by mean score on the other records); NaN without."""
+    chosen = _cpsc_loro(metrics)
+    if chosen is None:
+        return np.nan
+    s, pick = chosen
+    return float(s.values["cpsc_u"][np.arange(len(pick)), pick].mean())
 
 
 def cpsc2021_table(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -194,13 +217,10 @@ def cpsc2021_table(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
     best candidate's mean U for reference (``insample_u_mean``)."""
     rows = []
     for timing in STUDY_TIMINGS:
-        sub = metrics if timing == "chosen" else metrics[metrics["timing"] == timing]
-        s = _cpsc_stack(sub)
-        if s is None:
+        chosen = _cpsc_loro(_timing_rows(metrics, timing))
+        if chosen is None:
             continue
-        pick = choose_loro(s, "cpsc_u")
-        if pick[0] < 0:
-            continue
+        s, pick = chosen
         best = int(first_max(s.values["cpsc_u"].mean(axis=0)))
         for r, rec in enumerate(s.records):
             c = pick[r]

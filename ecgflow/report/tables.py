@@ -11,6 +11,9 @@ machinery, ties and rounding. Standard deviations are sample standard deviations
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -19,20 +22,23 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError
 from ..evaluation.metrics import chance_f1, precision_recall_f1
-from ..parquet import write_parquet
+from ..parquet import parquet_parts, write_parquet
 from .study import (
-    COMBO_COLUMNS, HELD_OUT_KEYS, choose_insample, choose_loro, cpsc2021_table, each_group, first_max, held_out, stack,
-    study_table,
+    COMBO_COLUMNS, HELD_OUT_KEYS, STUDY_COLUMNS, choose_insample, choose_loro, cpsc2021_table, each_group, first_max,
+    held_out, stack, study_from_runs,
 )
 
 RUN_KEYS = ["detector", "stream", "tolerance_s", "policy", "timing"]
 ORDER = ["detector", "stream", "record", "combo_id", "tolerance_s", "policy", "timing"]
+SPLIT_BUFFER_BYTES = 256 << 20  # rows held by split_metrics before it writes them out
+PART_KEYS = ["detector", "stream", "tolerance_s", "policy"]  # the report tables' parts (see write_report_tables)
 STRING_COLUMNS = ["dataset", "record", "detector", "stream", "threshold_name", "window_name", "policy", "timing"]
 
 
-def read_metrics(paths) -> pa.Table:
+def read_metrics(paths, columns=None) -> pa.Table:
     """Per-record metrics tables as one Arrow table (string columns dictionary-encoded), rows ordered
-    by detector, stream, record, combo, tolerance, policy, timing whatever the order of ``paths``.
+    by detector, stream, record, combo, tolerance, policy, timing whatever the order of ``paths``;
+    ``columns``: the columns to read where the tables have them (every column of :data:`ORDER` is read).
 
     Memory: the sort keys are integer codes (no Python strings), and the rows are reordered one column
     at a time, so the peak is about one copy of the table plus one column."""
@@ -40,11 +46,9 @@ def read_metrics(paths) -> pa.Table:
         raise InputError("metrics", "no metrics tables to combine")
     tables = []
     for p in paths:
-        names = pq.read_schema(p).names
-        missing = [c for c in ORDER if c not in names]
-        if missing:
-            raise InputError(p, f"missing column(s) {missing}")
-        tables.append(pq.read_table(p, read_dictionary=[c for c in STRING_COLUMNS if c in names]))
+        names = _checked_names(p)
+        read = names if columns is None else [c for c in names if c in {*columns, *ORDER}]
+        tables.append(pq.read_table(p, columns=read, read_dictionary=[c for c in STRING_COLUMNS if c in read]))
     table = pa.concat_tables(tables, promote_options="permissive").replace_schema_metadata(None)
     del tables
     order = pa.array(np.lexsort([_sort_codes(table[c]) for c in reversed(ORDER)]))
@@ -56,6 +60,60 @@ def read_metrics(paths) -> pa.Table:
             column = pc.dictionary_encode(column.cast(pa.string()).combine_chunks())
         columns[i] = column
     return pa.table(columns, names=names)
+
+
+def _checked_names(path) -> list[str]:
+    """The column names of a metrics table, which must hold every column of :data:`ORDER`."""
+    names = pq.read_schema(path).names
+    missing = [c for c in ORDER if c not in names]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}")
+    return names
+
+
+def split_metrics(paths, folder) -> dict[tuple, Path]:
+    """One pass over the per-record metrics tables ``paths``: the rows of each :data:`PART_KEYS` value
+    (detector, stream, tolerance, policy) go to a Parquet file of their own in ``folder``, all of one
+    schema (the tables' columns, missing ones null). Returns ``{key: file}``."""
+    if not paths:
+        raise InputError("metrics", "no metrics tables to combine")
+    for p in paths:
+        _checked_names(p)
+    schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths], promote_options="permissive")
+    for name in STRING_COLUMNS:
+        if name in schema.names:
+            schema = schema.set(schema.get_field_index(name), pa.field(name, pa.dictionary(pa.int32(), pa.string())))
+    writers, pending, size = {}, {}, 0
+
+    def flush():
+        for key, tables in pending.items():
+            if key not in writers:
+                path = Path(folder) / f"{len(writers)}.parquet"
+                writers[key] = (path, pq.ParquetWriter(path, schema))
+            writers[key][1].write_table(pa.concat_tables(tables))
+        pending.clear()
+
+    try:
+        for p in paths:
+            table = pq.read_table(p, read_dictionary=[c for c in STRING_COLUMNS if c in schema.names])
+            table = pa.table([table[f.name].cast(f.type) if f.name in table.column_names
+                              else pa.nulls(len(table), f.type) for f in schema], schema=schema)
+            keys = table.select(PART_KEYS).to_pandas()  # string columns as categoricals: no Python strings per row
+            groups = keys.groupby(PART_KEYS, sort=False, observed=True).indices
+            table = table.take(np.concatenate(list(groups.values())))  # one take, then a zero-copy slice per key
+            start = 0
+            for key, rows in groups.items():
+                pending.setdefault(key, []).append(table.slice(start, len(rows)))
+                start += len(rows)
+            size += table.nbytes
+            if size > SPLIT_BUFFER_BYTES:  # a few large row groups per file, not one per record
+                flush()
+                size = 0
+        flush()
+    finally:
+        for _, writer in writers.values():
+            writer.close()
+    return {key: path for key, (path, _) in writers.items()}
 
 
 def _sort_codes(column: pa.ChunkedArray) -> np.ndarray:
@@ -169,12 +227,18 @@ def best_configs(metrics: pd.DataFrame) -> pd.DataFrame:
       mean/std F1 over records with events and its chance, pooled F1 and its chance, delays, false
       alarms per hour), and how many distinct combinations the folds chose.
     """
-    rows = []
+    return _best_table(list(_best_rows(metrics)))
+
+
+def _best_rows(metrics: pd.DataFrame):
+    """:func:`best_configs`' rows, one dict per run of ``metrics``."""
     for key, group in each_group(metrics, RUN_KEYS):
         s = stack(group, ["combo_id"])
-        if s.cands.empty:
-            continue
-        rows.append({**dict(zip(RUN_KEYS, key)), **_run_row(s)})
+        if not s.cands.empty:
+            yield {**dict(zip(RUN_KEYS, key)), **_run_row(s)}
+
+
+def _best_table(rows: list[dict]) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     if not out.empty:
         out["insample_f1_lift"] = out["insample_f1_mean"] - out["insample_f1_chance"]
@@ -185,14 +249,36 @@ def best_configs(metrics: pd.DataFrame) -> pd.DataFrame:
 def write_report_tables(metric_paths, outputs: dict, dataset: str, config_hash: str) -> None:
     """Read per-record metrics tables and write ``outputs`` (keys ``detection_metrics``,
     ``grid_summary``, ``best_configs``, ``study``, and optionally ``cpsc2021_score``: Parquet paths)
-    with dataset and config hash as metadata."""
-    table = read_metrics(list(metric_paths))
+    with dataset and config hash as metadata.
+
+    Memory: the tables are first split into temporary files (:func:`split_metrics`, under ``TMPDIR``);
+    the combined table, the grid summary and the best configurations are then built a (detector,
+    stream) pair at a time, and the study a (tolerance, policy) at a time from the columns it needs,
+    so the peak follows the largest of these parts rather than all the rows."""
     meta = {"dataset": dataset, "config_hash": config_hash}
-    write_parquet(table, outputs["detection_metrics"], meta)
-    metrics = metrics_frame(table)
-    del table
-    write_parquet(grid_summary(metrics), outputs["grid_summary"], meta)
-    write_parquet(best_configs(metrics), outputs["best_configs"], meta)
-    write_parquet(study_table(metrics, dataset), outputs["study"], meta)
-    if "cpsc2021_score" in outputs:
-        write_parquet(cpsc2021_table(metrics, dataset), outputs["cpsc2021_score"], meta)
+    with tempfile.TemporaryDirectory(prefix="ecgflow-report-") as tmp:
+        parts = split_metrics(list(metric_paths), tmp)
+        by_pair, by_run = {}, {}
+        for (detector, stream, tol, policy), path in sorted(parts.items()):
+            by_pair.setdefault((detector, stream), []).append(path)
+            by_run.setdefault((tol, policy), []).append(path)
+        summaries, best_rows = [], []
+        schema = pq.read_schema(next(iter(parts.values()))).remove_metadata()
+        with parquet_parts(outputs["detection_metrics"], schema, meta) as append:
+            for paths in by_pair.values():
+                table = read_metrics(paths)
+                append(table)
+                metrics = metrics_frame(table)
+                del table
+                summaries.append(grid_summary(metrics))
+                best_rows.extend(_best_rows(metrics))
+                del metrics
+        write_parquet(pd.concat(summaries, ignore_index=True), outputs["grid_summary"], meta)
+        write_parquet(_best_table(best_rows), outputs["best_configs"], meta)
+
+        def run(key):
+            return metrics_frame(read_metrics(by_run[key], columns=STUDY_COLUMNS))
+
+        write_parquet(study_from_runs(((key, run(key)) for key in sorted(by_run)), dataset), outputs["study"], meta)
+        if "cpsc2021_score" in outputs:
+            write_parquet(cpsc2021_table(run(min(by_run)), dataset), outputs["cpsc2021_score"], meta)
