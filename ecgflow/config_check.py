@@ -17,7 +17,7 @@ import yaml
 
 from .detectors import resolve_params
 from .errors import ConfigError
-from .grid import canonical_stream_grid
+from .grid import canonical_stream_grid, split_stream_spec
 
 
 def _params(key: str, detector: str, semantics: str, params) -> dict:
@@ -45,8 +45,8 @@ def check_detectors(detectors: dict) -> None:
         common = _params(f"{key}.params", detector, semantics, spec.get("params"))
         for stream, stream_spec in sorted((spec.get("streams") or {}).items()):
             skey = f"{key}.streams.{stream}"
-            grid_spec = dict(stream_spec)
-            own = _params(f"{skey}.params", detector, semantics, grid_spec.pop("params", None))
+            grid_spec, own_params = split_stream_spec(stream_spec)
+            own = _params(f"{skey}.params", detector, semantics, own_params)
             grid = canonical_stream_grid(grid_spec, detector, stream, skey)
             swept = grid["threshold"]["name"]
             for where, params in ((f"{key}.params", common), (f"{skey}.params", own)):

@@ -55,6 +55,13 @@ def _values(key, values, integer=False, low=None):
     return sorted(out)
 
 
+def split_stream_spec(stream_spec: dict) -> tuple[dict, dict | None]:
+    """A stream's entry of the config's ``detectors`` section as ``(grid, params)``: its grid (threshold,
+    window, min-gap) and its own fixed detector params (``None`` when it has none)."""
+    grid = dict(stream_spec)
+    return grid, grid.pop("params", None)
+
+
 def canonical_stream_grid(spec, detector: str, stream: str, key: str = "grid") -> dict:
     """The validated grid ``spec`` of ``detector`` on ``stream``, in canonical form (sorted, typed).
 

@@ -7,7 +7,7 @@ import json
 import pyarrow as pa
 
 from ..errors import InputError
-from ..grid import canonical_stream_grid
+from ..grid import canonical_stream_grid, split_stream_spec
 from ..parquet import write_parquet
 from ..streams import BEAT_STREAMS
 from ..sweep import read_record_tables, sweep_record
@@ -21,8 +21,8 @@ def pair_setup(detectors: dict, detector: str, stream: str) -> dict:
     fixed params (the stream's own ``params`` override the detector's) and that stream's grid, in
     canonical form (keys sorted, grid validated and sorted), so that it compares equal across runs."""
     spec = detectors[detector]
-    grid = dict(spec["streams"][stream])
-    params = {**(spec.get("params") or {}), **(grid.pop("params", None) or {})}
+    grid, own = split_stream_spec(spec["streams"][stream])
+    params = {**(spec.get("params") or {}), **(own or {})}
     setup = {
         "semantics": spec.get("semantics", "river"),
         "params": params,
