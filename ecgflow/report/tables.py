@@ -83,19 +83,21 @@ def split_metrics(paths, folder) -> dict[tuple, Path]:
     for name in STRING_COLUMNS:
         if name in schema.names:
             schema = schema.set(schema.get_field_index(name), pa.field(name, pa.dictionary(pa.int32(), pa.string())))
+    strings = [c for c in STRING_COLUMNS if c in schema.names]
     writers, pending, size = {}, {}, 0
 
     def flush():
         for key, tables in pending.items():
             if key not in writers:
                 path = Path(folder) / f"{len(writers)}.parquet"
-                writers[key] = (path, pq.ParquetWriter(path, schema))
+                # temporary files: no statistics, dictionaries for the string columns only (fast writes)
+                writers[key] = (path, pq.ParquetWriter(path, schema, write_statistics=False, use_dictionary=strings))
             writers[key][1].write_table(pa.concat_tables(tables))
         pending.clear()
 
     try:
         for p in paths:
-            table = pq.read_table(p, read_dictionary=[c for c in STRING_COLUMNS if c in schema.names])
+            table = pq.read_table(p, read_dictionary=strings)
             table = pa.table([table[f.name].cast(f.type) if f.name in table.column_names
                               else pa.nulls(len(table), f.type) for f in schema], schema=schema)
             keys = table.select(PART_KEYS).to_pandas()  # string columns as categoricals: no Python strings per row
