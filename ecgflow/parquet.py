@@ -89,10 +89,10 @@ def write_parquet(df: pd.DataFrame | pa.Table, path, metadata: dict | None = Non
 @contextmanager
 def parquet_parts(path, schema: pa.Schema, metadata: dict | None = None) -> Iterator:
     """Write a Parquet file of ``schema`` part by part, atomically and with ``metadata`` as
-    :func:`write_parquet` does: yields a function that appends an Arrow table (of ``schema``'s columns)."""
-    schema = _with_metadata(schema, metadata)
-    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
-        yield lambda table: writer.write_table(table.replace_schema_metadata(schema.metadata))
+    :func:`write_parquet` does: yields a function that appends an Arrow table of ``schema``'s columns
+    (the file's metadata is the schema's, whatever the table's)."""
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, _with_metadata(schema, metadata)) as writer:
+        yield writer.write_table
 
 
 def read_metadata(path) -> dict:

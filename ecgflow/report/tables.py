@@ -46,7 +46,7 @@ def read_metrics(paths, columns=None) -> pa.Table:
         raise InputError("metrics", "no metrics tables to combine")
     tables = []
     for p in paths:
-        names = _checked_names(p)
+        names = _checked_schema(p).names
         read = names if columns is None else [c for c in names if c in {*columns, *ORDER}]
         tables.append(pq.read_table(p, columns=read, read_dictionary=[c for c in STRING_COLUMNS if c in read]))
     table = pa.concat_tables(tables, promote_options="permissive").replace_schema_metadata(None)
@@ -62,13 +62,13 @@ def read_metrics(paths, columns=None) -> pa.Table:
     return pa.table(columns, names=names)
 
 
-def _checked_names(path) -> list[str]:
-    """The column names of a metrics table, which must hold every column of :data:`ORDER`."""
-    names = pq.read_schema(path).names
-    missing = [c for c in ORDER if c not in names]
+def _checked_schema(path) -> pa.Schema:
+    """The schema (without metadata) of a metrics table, which must hold every column of :data:`ORDER`."""
+    schema = pq.read_schema(path).remove_metadata()
+    missing = [c for c in ORDER if c not in schema.names]
     if missing:
         raise InputError(path, f"missing column(s) {missing}")
-    return names
+    return schema
 
 
 def split_metrics(paths, folder) -> dict[tuple, Path]:
@@ -77,9 +77,7 @@ def split_metrics(paths, folder) -> dict[tuple, Path]:
     schema (the tables' columns, missing ones null). Returns ``{key: file}``."""
     if not paths:
         raise InputError("metrics", "no metrics tables to combine")
-    for p in paths:
-        _checked_names(p)
-    schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths], promote_options="permissive")
+    schema = pa.unify_schemas([_checked_schema(p) for p in paths], promote_options="permissive")
     for name in STRING_COLUMNS:
         if name in schema.names:
             schema = schema.set(schema.get_field_index(name), pa.field(name, pa.dictionary(pa.int32(), pa.string())))
