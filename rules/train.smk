@@ -100,11 +100,6 @@ if SC_NAME:
             "../scripts/train_figures.py"
 
 
-def beats_signal_files(wildcards):
-    """The signal files of the beats task's records, whose second lead the dataset reads."""
-    return [f for r in BEATS_RECORDS for f in raw_files(r) if not f.endswith(".hea")]
-
-
 if BEATS_RECORDS:
 
     rule build_beats_dataset:
@@ -112,7 +107,8 @@ if BEATS_RECORDS:
             tidy=expand(f"{RES}/tidy/{{record}}.parquet", record=BEATS_RECORDS),
             beats=expand(f"{RES}/beats/{{record}}.parquet", record=BEATS_RECORDS),
             headers=expand(f"{RAW}/{{record}}.hea", record=BEATS_RECORDS),
-            signals=beats_signal_files,
+            # the signal files whose second lead the dataset reads (an input function: a parse reads no header)
+            signals=lambda wildcards: [f for r in BEATS_RECORDS for f in raw_files(r) if not f.endswith(".hea")],
         output:
             X=f"results/train/beats/{DATASET}/dataset/X.npy",
             features=f"results/train/beats/{DATASET}/dataset/features.npy",
