@@ -1,5 +1,6 @@
 """The rules and profiles as files: every computing rule benchmarked, profiles that name real rules and
-leave resources to the rules, retries only on the cluster, snakefmt-clean workflow files."""
+leave resources to the rules, retries only on the cluster, workflow files clean for snakefmt and
+``snakemake --lint``."""
 
 from __future__ import annotations
 
@@ -100,3 +101,8 @@ def test_workflow_files_are_snakefmt_clean():
     proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *map(str, RULE_FILES)],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_workflow_passes_snakemake_lint():
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
