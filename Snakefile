@@ -1,4 +1,4 @@
-# ecgflow: WFDB records -> tidy Parquet -> detector grids -> tolerance evaluation -> report tables,
+# ecgflow: WFDB or EDF records -> tidy Parquet -> detector grids -> tolerance evaluation -> report tables,
 # and tidy data -> classifier training. See README.md; config in config/config.yaml.
 from snakemake.utils import min_version
 
@@ -13,6 +13,7 @@ include: "rules/data.smk"
 include: "rules/detect.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/episodes.smk"
 include: "rules/train.smk"
 
 
@@ -20,13 +21,19 @@ rule all:
     default_target: True
     input:
         targets(TIDY_TARGETS),
+        targets(RECORD_CHECK_TARGETS),
         targets(REPORT_TARGETS),
+        targets(TRANSFER_TARGETS),
+        targets(EPISODE_TARGETS),
+        targets(EPISODE_FIGURES),
+        targets(OUTCOME_TARGETS),
         TRAIN_TARGETS,
 
 
 rule tidy:
     input:
         targets(TIDY_TARGETS),
+        targets(RECORD_CHECK_TARGETS),
 
 
 rule detect:
@@ -42,6 +49,10 @@ rule evaluate:
 rule report:
     input:
         targets(REPORT_TARGETS),
+        targets(TRANSFER_TARGETS),
+        targets(EPISODE_TARGETS),
+        targets(EPISODE_FIGURES),
+        targets(OUTCOME_TARGETS),
 
 
 rule train:

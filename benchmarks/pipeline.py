@@ -103,9 +103,10 @@ from pathlib import Path
 from ecgflow.record_jobs.detect import record_setups, write_detections
 from ecgflow.record_jobs.score import write_metrics
 from ecgflow.evaluation import evaluation_settings
+from ecgflow.sources import dataset_spec
 from ecgflow.report.tables import write_report_tables
 cfg, res, out = json.loads({config!r}), Path({res!r}), Path({out!r})
-evaluation = evaluation_settings(cfg["evaluation"], cfg["dataset"])
+evaluation = evaluation_settings(cfg["evaluation"], dataset_spec(cfg["dataset"]).tolerances_s)
 metrics = []
 for rec in sorted(p.stem for p in (res / "beats").glob("*.parquet")):
     tidy = res / "tidy" / f"{{rec}}.parquet"

@@ -37,7 +37,7 @@ from ecgflow.record_jobs.detect import record_pairs, record_setups  # noqa: E402
 from ecgflow.report.study import study_table  # noqa: E402
 from ecgflow.sources import dataset_spec, list_records  # noqa: E402
 from ecgflow.sweep import sweep  # noqa: E402
-from ecgflow.wfdb_read import read_record  # noqa: E402
+from ecgflow.record_read import read_record  # noqa: E402
 
 EVALUATION = {"tolerances_s": [2, 4, 10, 30], "pre_tolerance_s": 0, "policies": ["greedy"], "chance_phases": 16,
               "seed": 0}
@@ -75,7 +75,7 @@ def main(argv=None) -> None:
     for dataset in args.datasets:
         start = time.perf_counter()
         folder = args.data_dir / dataset
-        metrics = pd.concat([record_metrics(dataset, folder, r, detectors, args.ecg) for r in list_records(dataset, folder)],
+        metrics = pd.concat([record_metrics(dataset, folder, r, detectors, args.ecg) for r in list_records(dataset_spec(dataset), folder)],
                             ignore_index=True)
         seconds = time.perf_counter() - start
         studies.append(study_table(metrics, dataset).assign(seconds=seconds))

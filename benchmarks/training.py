@@ -50,7 +50,7 @@ from ecgflow.training.evaluate import ensemble_predictions, singlelabel_metrics
 from ecgflow.training.models import build_model
 from ecgflow.training.run import run_training
 from ecgflow.training.train import TrainConfig, autocast_for, fit, predict, probabilities
-from ecgflow.wfdb_read import read_record
+from ecgflow.record_read import read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 BEAT_SHAPE = (2, 128)

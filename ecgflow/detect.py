@@ -8,6 +8,12 @@ folders (``results/{dataset}/{tidy,beats,events}/{record}.parquet``). Every argu
 before any work. It prints the number of detections and, when the events file exists, TP/FP/FN,
 precision, recall, F1 and the mean delay at ``--tolerance`` samples, for the alarms (the samples at
 which the detector fired) and for the detector's own estimates of when the change happened.
+
+``--data`` may also be a CSV file with the Parquet table's columns (tidy: ``record, sample, time_s, ecg,
+rhythm, regime_change``; beats, in a folder named ``beats``: ``sample, symbol, aami_class, rr_s``), of which
+only those the stream reads are required. A CSV file has no metadata: ``--sample-rate`` is required (and
+checked against the ``time_s`` column where there is one), the sibling files are CSV files too, and without
+an events file the ground truth is the tidy CSV's ``regime_change`` column (the samples where it is not 0).
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from .grid import DETECTOR_STREAMS, THRESHOLD_NAME
 from .parquet import read_metadata, write_parquet
 from .streams import STREAMS, WINDOW_NAME, resolve_stream_params
 from .sweep import TIMES, stream_tables, sweep
+
+
+# Columns a CSV tidy or beats file may have, typed as the Parquet tables store them.
+CSV_DTYPES = {"record": "string", "sample": "int64", "time_s": "float64", "ecg": "float32", "regime_change": "int8"}
 
 
 class UsageError(EcgflowError):
@@ -62,6 +72,46 @@ def sibling(path: Path, kind: str) -> Path:
     return path.parent.parent / kind / path.name
 
 
+def is_csv(path: Path) -> bool:
+    return path.suffix.lower() == ".csv"
+
+
+def read_csv_columns(path: Path, columns, optional=()) -> pd.DataFrame:
+    """``columns`` (and those of ``optional`` it has) of the CSV file ``path``, typed as in the Parquet
+    tables (:data:`CSV_DTYPES`); raises InputError naming the file and a missing column."""
+    try:
+        header = list(pd.read_csv(path, nrows=0).columns)
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise InputError(path, f"no column {missing[0]!r} (needs {', '.join(columns)}; the file has {header})")
+        use = [*columns, *(c for c in optional if c in header and c not in columns)]
+        return pd.read_csv(path, usecols=use, dtype={c: CSV_DTYPES.get(c, "string") for c in use})
+    except InputError:
+        raise
+    except (ValueError, OSError) as e:  # pandas' parser errors are ValueErrors
+        raise InputError(path, f"does not read as a CSV table ({str(e).splitlines()[0]})") from None
+
+
+def _check_times(path: Path, table: pd.DataFrame, fs: float) -> None:
+    """A CSV's time_s column (where it has one) is sample / fs, within half a sample."""
+    if "time_s" not in table:
+        return
+    bad = ~(np.abs(table["time_s"].to_numpy() * fs - table["sample"].to_numpy()) <= 0.5)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(path, f"time_s {table['time_s'].iloc[i]} at sample {table['sample'].iloc[i]} does not match "
+                               f"--sample-rate {fs:g} (time_s must be sample / sampling rate)")
+
+
+def _regime_changes(path: Path, table: pd.DataFrame | None = None) -> np.ndarray | None:
+    """Samples where the tidy CSV ``path`` has a non-zero regime_change; None without that column."""
+    if table is None:
+        table = read_csv_columns(path, ["sample"], optional=["regime_change"])
+    if "regime_change" not in table:
+        return None
+    return table["sample"].to_numpy(np.int64)[table["regime_change"].to_numpy() != 0]
+
+
 def _number(cast, low, low_open=False):
     """argparse type: a number of type ``cast`` above ``low``."""
 
@@ -89,7 +139,8 @@ class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ecgflow.detect", description=__doc__.split("\n\n")[0],
                                 formatter_class=_DefaultsHelp)
-    p.add_argument("--data", required=True, type=Path, help="the record's tidy or beats Parquet file")
+    p.add_argument("--data", required=True, type=Path,
+                   help="the record's tidy or beats file: Parquet, or CSV with the same columns")
     p.add_argument("--detector", required=True, choices=DETECTORS, help="change detector")
     first = ", ".join(f"{d} {next(s for s in DETECTOR_STREAMS[d] if s != 'ecg')}" for d in DETECTORS)
     p.add_argument("--stream", choices=STREAMS,
@@ -112,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=_number(int, 0), default=500, help="evaluation tolerance in samples")
     p.add_argument("--sample-rate", type=_number(float, 0.0, low_open=True),
                    help="expected sampling rate in Hz, checked against the file's metadata (default: not checked; "
-                        "required when the metadata has none)")
+                        "required when the metadata has none, and for a CSV file)")
     p.add_argument("--events", type=Path, help="events file (default: the sibling events folder)")
     p.add_argument("--output", type=Path,
                    help="write the detections (columns alarm_sample, change_sample, direction) to this Parquet file "
@@ -146,21 +197,37 @@ def check_args(args) -> dict:
     path = data if (stream == "ecg") == (kind == "tidy") else sibling(data, "tidy" if stream == "ecg" else "beats")
     if not path.is_file():
         raise UsageError("--data", f"the {stream} stream reads {path}: no such file")
-    try:
-        meta = read_metadata(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise InputError(path, f"not a Parquet file ({str(e).splitlines()[0]})") from None
-    fs = meta.get("fs", args.sample_rate)
-    if fs is None:
-        raise InputError(path, "no sampling rate in the metadata: pass --sample-rate")
-    if args.sample_rate is not None and not np.isclose(float(fs), args.sample_rate):
-        raise InputError(path, f"sampling rate {fs} Hz differs from --sample-rate {args.sample_rate:g}")
     events = args.events or sibling(path, "events")
     if args.events is not None and not events.is_file():
         raise UsageError("--events", f"{events}: no such file")
+    events = events if events.is_file() else None
+    tables = changes = None
+    if is_csv(path):
+        if args.sample_rate is None:
+            raise UsageError("--sample-rate", f"required with a CSV file ({path} has no metadata)")
+        fs = args.sample_rate
+        name, columns = ("tidy", ["sample", "ecg"]) if stream == "ecg" else ("beats", ["sample"])
+        table = read_csv_columns(path, columns, optional=["time_s", "record", "regime_change"])
+        _check_times(path, table, fs)
+        records = table["record"].dropna() if "record" in table else []
+        meta = {"record": str(records.iloc[0])} if len(records) else {}
+        tables = {name: table[columns]}
+        tidy = data if kind == "tidy" else path if stream == "ecg" else None
+        if events is None and tidy is not None:
+            changes = _regime_changes(tidy, table if tidy == path else None)
+    else:
+        try:
+            meta = read_metadata(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise InputError(path, f"not a Parquet file ({str(e).splitlines()[0]})") from None
+        fs = meta.get("fs", args.sample_rate)
+        if fs is None:
+            raise InputError(path, "no sampling rate in the metadata: pass --sample-rate")
+        if args.sample_rate is not None and not np.isclose(float(fs), args.sample_rate):
+            raise InputError(path, f"sampling rate {fs} Hz differs from --sample-rate {args.sample_rate:g}")
     return {"path": path, "meta": meta, "fs": float(fs), "stream": stream, "window_name": window_name,
             "window": getattr(args, window_name), "params": params, "threshold": threshold, "stream_params": stream_params,
-            "events": events if events.is_file() else None}
+            "events": events, "tables": tables, "changes": changes}
 
 
 def _delay(value: float) -> str:
@@ -178,7 +245,7 @@ def run(args) -> dict:
             "min_gap_s": [args.min_gap_samples / fs], "diff": args.diff, "stream_params": s["stream_params"]}
     fixed = {k: v for k, v in s["params"].items() if k != tname}
     try:
-        tables = stream_tables(stream, path)  # metadata and sampling rate: already read and checked
+        tables = s["tables"] or stream_tables(stream, path)  # metadata and sampling rate: already read and checked
     except (pa.ArrowInvalid, KeyError, OSError) as e:
         raise InputError(path, f"cannot read the {stream} stream's columns ({str(e).splitlines()[0]})") from None
     det, meta = sweep(args.detector, stream, grid, fs=fs, semantics=args.semantics, params=fixed,
@@ -190,11 +257,15 @@ def run(args) -> dict:
         write_parquet(det, args.output, {**{k: s["meta"].get(k) for k in ("dataset", "record", "n_samples")},
                                          **meta, "min_gap_samples": args.min_gap_samples})
     result = {"detections": len(det)}
-    if s["events"] is None:
+    if s["events"] is not None:
+        read = read_csv_columns if is_csv(s["events"]) else pd.read_parquet
+        events, source = read(s["events"], columns=["sample"])["sample"].to_numpy(np.int64), ""
+    elif s["changes"] is not None:
+        events, source = s["changes"], " (the tidy CSV's regime_change column)"
+    else:
         print(f"no events file at {sibling(path, 'events')}: not evaluated")
         return result
-    events = pd.read_parquet(s["events"], columns=["sample"])["sample"].to_numpy(np.int64)
-    print(f"tolerance {args.tolerance} samples, {events.size} events:")
+    print(f"tolerance {args.tolerance} samples, {events.size} events{source}:")
     for timing in ("alarm", "change"):
         m = evaluate_detections(det[f"{timing}_sample"].to_numpy(), events, tolerance=args.tolerance)
         result[timing] = {k: m[k] for k in ("tp", "fp", "fn", "precision", "recall", "f1", "mean_delay")}

@@ -8,8 +8,10 @@ import pandas as pd
 import pyarrow as pa
 
 from .beats import aami_classes
+from .errors import InputError
 from .parquet import write_parquet
-from .wfdb_read import RawRecord
+from .record_read import UNLABELLED, RawRecord, read_record
+from .sources import DatasetSpec
 
 
 def signal_table(rec: RawRecord) -> pa.Table:
@@ -67,13 +69,45 @@ def write_tidy(rec: RawRecord, dataset: str, beats_path, events_path, tidy_path=
         "n_samples": rec.n_samples,
         "duration_s": rec.n_samples / rec.fs,
         "lead": rec.lead,
-        "initial_rhythm": rec.rhythms.labels[0],
+        "initial_rhythm": rec.rhythms.labels[0] or None,
         "beat_alignment": rec.beat_alignment,
         "sha256": rec.sha256,
     }
+    if rec.beats_source != "annotations":  # keys added only where they say something: annotated records' tables stay as they were
+        meta["beats_source"] = rec.beats_source
+    if rec.qrs:
+        meta["qrs_reference"] = rec.qrs
     if tidy_path is not None:
         if rec.signal is None:
             raise ValueError(f"record {rec.name} has no signal: it has no tidy signal table")
         write_parquet(signal_table(rec), tidy_path, meta)
     write_parquet(beats_table(rec), beats_path, meta)
     write_parquet(events_table(rec), events_path, meta)
+
+
+def write_skipped(record: str, dataset: str, reason: str, outputs: dict) -> None:
+    """Empty tables of a record left out of the run (``bad_records: skip``), with ``skipped`` (the
+    reason) in their metadata, so that the run's later stages see why."""
+    meta = {"dataset": dataset, "record": record, "skipped": reason}
+    empty = RawRecord(record, 1.0, 0, np.zeros(0, np.float32), None, np.zeros(0, np.int64), np.zeros(0, object),
+                      UNLABELLED, {})
+    for kind, table in (("tidy", signal_table), ("beats", beats_table), ("events", events_table)):
+        if kind in outputs:
+            write_parquet(table(empty), outputs[kind], meta)
+
+
+def tidy_record(reader: dict, raw, record: str, outputs: dict, *, dataset: str, max_flat_s: float = 10.0) -> RawRecord | None:
+    """Read ``record`` of the dataset that ``reader`` describes (:meth:`DatasetSpec.reader`) and write
+    its tables to ``outputs`` (``beats``, ``events``, and ``tidy`` for a record with a signal). With
+    ``bad_records: skip`` a record that cannot be used is written as :func:`write_skipped`; otherwise
+    its InputError propagates."""
+    spec = DatasetSpec(name=dataset, **reader)
+    try:
+        rec = read_record(spec, raw, record, lead=0 if spec.lead is None else spec.lead, max_flat_s=max_flat_s)
+    except InputError as e:
+        if spec.bad_records != "skip":
+            raise
+        write_skipped(record, dataset, str(e), outputs)
+        return None
+    write_tidy(rec, dataset, outputs["beats"], outputs["events"], outputs.get("tidy"))
+    return rec

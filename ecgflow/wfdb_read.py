@@ -4,43 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import re
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import wfdb
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .beats import BEAT_SYMBOLS
 from .errors import InputError
-from .rhythm import Rhythms, clean_aux, rhythm_episodes
-from .sources import DatasetSpec
+from .rhythm import clean_aux
 
 # Bits per sample of the WFDB storage formats wfdb reads.
 _FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 32 / 3, "311": 32 / 3}
-_NOT_RHYTHMS = {"", "None"}
 # Beat alignment: share of beats whose signal is steeper (within +-QRS_HALF_S) than halfway to the
 # next beat. Measured on mitdb and cpsc2021: 0.91-1.00 with the record's own annotations, 0.38-0.56
 # with another record's.
 QRS_HALF_S = 0.06
 MIN_BEAT_ALIGNMENT = 0.75
-
-
-@dataclass
-class RawRecord:
-    """What the tidy stage needs of one record."""
-
-    name: str
-    fs: float
-    n_samples: int
-    signal: np.ndarray | None  # float32 mV of the chosen lead; None for annotation-only records
-    lead: str | None
-    beat_samples: np.ndarray
-    beat_symbols: np.ndarray
-    rhythms: Rhythms
-    sha256: dict[str, str]
-    beat_alignment: float | None = None  # see :func:`beat_alignment`; None without a signal or beats
 
 
 def sha256(path: Path) -> str:
@@ -114,20 +93,22 @@ def _lead_index(hea: Path, header, lead) -> int:
     raise InputError(hea, f"no lead matches {lead!r}; the record has {header.sig_name}")
 
 
-def _check_signal(dat: Path, x: np.ndarray, fs: float, max_flat_s: float) -> None:
+def check_signal(path: Path, x: np.ndarray, fs: float, max_flat_s: float) -> None:
+    """Raise InputError naming ``path`` when ``x`` has missing (NaN, infinite) samples, fewer than 2 samples,
+    or a flat line longer than ``max_flat_s`` seconds at ``fs`` Hz."""
     bad = ~np.isfinite(x)
     if bad.any():
         first = int(np.argmax(bad))
-        raise InputError(dat, f"{int(bad.sum())} missing (NaN) samples, the first at sample {first}")
+        raise InputError(path, f"{int(bad.sum())} missing (NaN) samples, the first at sample {first}")
     if len(x) < 2:
-        raise InputError(dat, "signal has fewer than 2 samples")
+        raise InputError(path, "signal has fewer than 2 samples")
     change = np.flatnonzero(np.diff(x) != 0)
     bounds = np.concatenate(([-1], change, [len(x) - 1]))
     runs = np.diff(bounds)
     longest = int(runs.max())
     if longest > max_flat_s * fs:
         start = int(bounds[np.argmax(runs)] + 1)
-        raise InputError(dat, f"flat line of {longest / fs:.1f} s from sample {start} (limit max_flat_s={max_flat_s})")
+        raise InputError(path, f"flat line of {longest / fs:.1f} s from sample {start} (limit max_flat_s={max_flat_s})")
 
 
 def beat_alignment(x: np.ndarray, beats: np.ndarray, fs: float) -> float:
@@ -144,7 +125,8 @@ def beat_alignment(x: np.ndarray, beats: np.ndarray, fs: float) -> float:
     return float(np.mean(windows[beats[:-1]].max(axis=1) > windows[halfway].max(axis=1)))
 
 
-def _annotations(path: Path, ext: str):
+def annotations(path: Path, ext: str):
+    """``(samples, symbols, aux notes, fs)`` of WFDB annotation file ``path``; samples must ascend."""
     try:
         ann = wfdb.rdann(str(path.with_suffix("")), ext)
     except Exception as exc:
@@ -157,7 +139,7 @@ def _annotations(path: Path, ext: str):
     return samples, np.asarray(ann.symbol, dtype=object), [clean_aux(n) for n in notes], ann.fs
 
 
-def _check_extent(path: Path, samples: np.ndarray, n_samples: int) -> None:
+def check_extent(path: Path, samples: np.ndarray, n_samples: int) -> None:
     """Annotations must lie within the signal (one past the last sample is an end-of-episode mark)."""
     if len(samples) and samples[-1] > n_samples:
         raise InputError(path, f"annotation at sample {samples[-1]} lies past the end of the signal ({n_samples} samples)")
@@ -176,56 +158,5 @@ def read_lead(hea: Path, lead, max_flat_s: float = 10.0, parsed=None):
     except Exception as exc:
         raise InputError(dats[0], f"signal does not read ({type(exc).__name__}: {exc})") from None
     signal = np.asarray(rec.p_signal[:, 0], dtype=np.float32)
-    _check_signal(dats[0], signal, float(parsed.fs), max_flat_s)
+    check_signal(dats[0], signal, float(parsed.fs), max_flat_s)
     return signal, parsed.sig_name[channel], parsed, dats
-
-
-def read_record(spec: DatasetSpec, data_dir, record: str, lead=0, max_flat_s: float = 10.0) -> RawRecord:
-    """Read a record of dataset ``spec`` from ``data_dir``; raises InputError naming the bad file."""
-    base = Path(data_dir) / record
-    hea = base.with_suffix(".hea")
-    rhythm_path = Path(f"{base}.{spec.rhythm_ext}")
-    beat_path = Path(f"{base}.{spec.beat_ext}")
-    for path in dict.fromkeys([rhythm_path, beat_path]):
-        if not path.exists():
-            raise InputError(path, "annotation file missing")
-    sources = [rhythm_path, beat_path]
-    signal = lead_name = None
-    if hea.exists() or spec.signal == "required":
-        if not hea.exists():
-            raise InputError(hea, "header file missing")
-        signal, lead_name, header, dats = read_lead(hea, lead, max_flat_s)
-        fs, n_samples = float(header.fs), int(header.sig_len)
-        sources = [hea, *dats, *sources]
-    r_samples, r_symbols, r_notes, r_fs = _annotations(rhythm_path, spec.rhythm_ext)
-    b_samples, b_symbols, _, b_fs = _annotations(beat_path, spec.beat_ext)
-    if signal is None:  # annotation-only: the sampling rate is stored in the annotation file
-        fs = float(r_fs or b_fs or 0)
-        if fs <= 0:
-            raise InputError(rhythm_path, "no header and no sampling rate in the annotation file")
-        n_samples = int(max(r_samples[-1] if len(r_samples) else 0, b_samples[-1] if len(b_samples) else 0)) + 1
-    for path, samples in ((rhythm_path, r_samples), (beat_path, b_samples)):
-        _check_extent(path, samples, n_samples)
-    is_rhythm = np.array([n not in _NOT_RHYTHMS and n.startswith("(") for n in r_notes], dtype=bool)
-    rhythms = rhythm_episodes(r_samples[is_rhythm], [n for n, k in zip(r_notes, is_rhythm) if k], n_samples, spec.convention)
-    is_beat = np.array([s in BEAT_SYMBOLS for s in b_symbols], dtype=bool)
-    alignment = None
-    if signal is not None:
-        alignment = beat_alignment(signal, b_samples[is_beat], fs)
-        alignment = None if np.isnan(alignment) else alignment
-        if alignment is not None and alignment < MIN_BEAT_ALIGNMENT:
-            warnings.warn(f"record {record}: only {alignment:.0%} of the beats in {beat_path.name} sit where the signal "
-                          f"of lead {lead_name} is steeper than between beats (expected over 90%): is {beat_path.name} "
-                          f"the annotation file of another record?", stacklevel=2)
-    return RawRecord(
-        name=record,
-        fs=fs,
-        n_samples=n_samples,
-        signal=signal,
-        lead=lead_name,
-        beat_samples=b_samples[is_beat],
-        beat_symbols=b_symbols[is_beat],
-        rhythms=rhythms,
-        sha256={p.name: sha256(p) for p in dict.fromkeys(sources)},
-        beat_alignment=alignment,
-    )

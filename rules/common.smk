@@ -11,50 +11,79 @@ from snakemake.utils import validate
 
 from ecgflow.config_check import check_config, typed_overrides
 from ecgflow.evaluation import evaluation_settings
-from ecgflow.record_jobs.detect import record_pairs, record_setups
-from ecgflow.sources import dataset_spec, has_signal, list_records, signal_files
+from ecgflow.record_jobs.detect import record_setups
+from ecgflow.parquet import read_metadata
+from ecgflow.plan import dataset_plan
+from ecgflow.sources import selected_datasets, signal_files
 from ecgflow.training.targets import FIGURE_TITLES, figure_outputs
 
 typed_overrides(config, f"{workflow.basedir}/config/schema/config.schema.yaml")
 validate(config, "../config/schema/config.schema.yaml", set_default=True)
 check_config(config)
 
-DATASET = config["dataset"]
-SPEC = dataset_spec(DATASET)
-RES = f"results/{DATASET}"
+DATASETS = {
+    name: dataset_plan(spec, config["detectors"], config["demo"]["n_records"])
+    for name, spec in selected_datasets(config).items()
+}
+ALL_RECORDS = sorted({r for plan in DATASETS.values() for r in plan.records})
+RES = "results/{dataset}"
 
-if DATASET == "demo":
-    RAW = f"{RES}/raw"
-    RECORDS = [f"d{i:02d}" for i in range(1, config["demo"]["n_records"] + 1)]
-    SIGNAL_RECORDS = list(RECORDS)
-else:
-    if not config["data_dir"]:
-        raise ValueError(f"config key 'data_dir': required for dataset {DATASET!r} (the folder of its WFDB records)")
-    RAW = config["data_dir"]
-    RECORDS = list_records(DATASET, RAW) if Path(RAW).is_dir() else []  # empty until `download` fetches it
-    SIGNAL_RECORDS = [r for r in RECORDS if has_signal(RAW, r)]
-if config["records"]:
-    unknown = sorted(set(config["records"]) - set(RECORDS))
-    if unknown:
-        raise ValueError(f"config key 'records': {unknown} not found in {RAW}")
-    RECORDS = [r for r in RECORDS if r in config["records"]]
-    SIGNAL_RECORDS = [r for r in SIGNAL_RECORDS if r in config["records"]]
-ANNOTATION_RECORDS = [r for r in RECORDS if r not in SIGNAL_RECORDS]
 
-# record -> the configured (detector, stream) pairs that run on it (the ecg stream needs a signal)
-RECORD_PAIRS = {record: record_pairs(config["detectors"], record in SIGNAL_RECORDS) for record in RECORDS}
-DETECT_RECORDS = [r for r in RECORDS if RECORD_PAIRS[r]]
+def per_dataset(pattern, records="records"):
+    """``pattern`` (with {dataset}, and {record} when ``records`` names a plan's record list)
+    expanded over every selected dataset."""
+    out = []
+    for name, plan in DATASETS.items():
+        if records is None:
+            out.append(pattern.format(dataset=name))
+        else:
+            out.extend(pattern.format(dataset=name, record=r) for r in getattr(plan, records))
+    return out
+
+
+def plan_of(wildcards):
+    return DATASETS[wildcards.dataset]
+
+
+def kept(dataset, records):
+    """``records`` of ``dataset`` less those its tidy job left out (``bad_records: skip``); with skipping
+    on, the answer waits for the tidy checkpoints."""
+    plan = DATASETS[dataset]
+    if plan.spec.bad_records != "skip":
+        return list(records)
+    out = []
+    for r in records:
+        tidy = checkpoints.tidy_record if r in plan.signal_records else checkpoints.tidy_annotations
+        if "skipped" not in read_metadata(tidy.get(dataset=dataset, record=r).output.beats):
+            out.append(r)
+    return out
+
+
+def record_files(kind, records="records", datasets=None, ext="parquet"):
+    """Input function: the ``kind`` file of every kept record of the job's dataset (or of each of
+    ``datasets``), e.g. ``results/mitdb/detections/100.parquet``."""
+
+    def files(wildcards):
+        names = [wildcards.dataset] if datasets is None else datasets
+        return [
+            f"results/{name}/{kind}/{r}.{ext}" for name in names for r in kept(name, getattr(DATASETS[name], records))
+        ]
+
+    return files
 
 
 def targets(files):
-    """Input function of a target rule: ``files``, or an error when the dataset's folder is missing."""
+    """Input function of a target rule: ``files`` (a list, or a function of the wildcards returning
+    one), or an error when a dataset's folder is missing."""
 
     def files_of_dataset(wildcards):
-        if DATASET != "demo" and not Path(RAW).is_dir():
-            raise ValueError(
-                f"config key 'data_dir': {RAW} is not a folder (`snakemake download` fetches {DATASET} there)"
-            )
-        return files
+        for name, plan in DATASETS.items():
+            if not plan.exists:
+                raise ValueError(
+                    f"config key 'datasets.{name}.data_dir': {plan.raw} is not a folder"
+                    + (f" (`snakemake download` fetches {name} there)" if plan.spec.physionet else "")
+                )
+        return files(wildcards) if callable(files) else files
 
     return files_of_dataset
 
@@ -82,14 +111,14 @@ def config_hash(*parts):
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def log_path(rule, *wildcards):
+def log_path(rule, *wildcards, dataset="{dataset}"):
     """Log file of a job: results/logs/{dataset}/{rule}/{wildcards...}.log."""
-    return str(Path("results", "logs", DATASET, rule, *wildcards)) + ".log"
+    return str(Path("results", "logs", dataset, rule, *wildcards)) + ".log"
 
 
-def benchmark_path(rule, *wildcards):
+def benchmark_path(rule, *wildcards, dataset="{dataset}"):
     """Snakemake's time and memory record of a job: results/benchmarks/{dataset}/{rule}/{wildcards...}.tsv."""
-    return str(Path("results", "benchmarks", DATASET, rule, *wildcards)) + ".tsv"
+    return str(Path("results", "benchmarks", dataset, rule, *wildcards)) + ".tsv"
 
 
 def one_of(names):
@@ -152,45 +181,76 @@ def code_hash(script):
 # Input functions and params of the stage rules.
 
 
-def raw_files(record):
-    """The WFDB files a record is read from: annotations, and for a record with a signal its
-    header and the signal files that header names (read from the header: call it from input
-    functions only, so that a parse reads no header)."""
-    exts = dict.fromkeys([SPEC.rhythm_ext, SPEC.beat_ext])
-    files = [f"{RAW}/{record}.{ext}" for ext in exts]
-    if record in SIGNAL_RECORDS:
-        signals = [f"{record}.dat"] if DATASET == "demo" else signal_files(RAW, record)
-        files = [f"{RAW}/{record}.hea", *(f"{RAW}/{name}" for name in signals), *files]
+def raw_files(dataset, record):
+    """The files a record is read from: annotations, and for a record with a signal its header and
+    the signal files that header names (read from the header: call it from input functions only, so
+    that a parse reads no header), or its EDF file."""
+    plan = DATASETS[dataset]
+    files = [f"{plan.raw}/{record}.{ext}" for ext in plan.spec.annotation_exts() if ext != plan.spec.reference_beats]
+    if plan.spec.reference_beats and Path(plan.raw, f"{record}.{plan.spec.reference_beats}").exists():
+        files.append(f"{plan.raw}/{record}.{plan.spec.reference_beats}")
+    if record in plan.signal_records:
+        if plan.spec.format == "edf":
+            return [f"{plan.raw}/{record}.edf", *files]
+        signals = [f"{record}.dat"] if plan.spec.generated else signal_files(plan.raw, record)
+        files = [f"{plan.raw}/{record}.hea", *(f"{plan.raw}/{name}" for name in signals), *files]
     return files
 
 
 def raw_inputs(wildcards):
     """Input function: :func:`raw_files` of the job's record."""
-    return raw_files(wildcards.record)
+    return raw_files(wildcards.dataset, wildcards.record)
 
 
 def detect_setups(wildcards):
     """The setups of exactly the pairs that run on this record, keyed "<detector>/<stream>"."""
-    return record_setups(config["detectors"], wildcards.record in SIGNAL_RECORDS)
+    return record_setups(config["detectors"], wildcards.record in plan_of(wildcards).signal_records)
 
 
 def detect_inputs(wildcards):
     """The tidy signal when the ecg stream runs on the record, the beats table when a beat stream does."""
-    streams = {s for _, s in RECORD_PAIRS[wildcards.record]}
+    streams = {s for _, s in plan_of(wildcards).pairs[wildcards.record]}
     inputs = {}
     if "ecg" in streams:
-        inputs["tidy"] = f"{RES}/tidy/{wildcards.record}.parquet"
+        inputs["tidy"] = f"results/{wildcards.dataset}/tidy/{wildcards.record}.parquet"
     if streams - {"ecg"}:
-        inputs["beats"] = f"{RES}/beats/{wildcards.record}.parquet"
+        inputs["beats"] = f"results/{wildcards.dataset}/beats/{wildcards.record}.parquet"
     return inputs
 
 
 def score_inputs(wildcards):
-    """The record's detections and events; for cpsc2021 also its beats (the CPSC 2021 score needs them)."""
+    """The record's detections and events; with the CPSC 2021 score also its beats (the score needs them)."""
+    folder = f"results/{wildcards.dataset}"
     inputs = {
-        "detections": f"{RES}/detections/{wildcards.record}.parquet",
-        "events": f"{RES}/events/{wildcards.record}.parquet",
+        "detections": f"{folder}/detections/{wildcards.record}.parquet",
+        "events": f"{folder}/events/{wildcards.record}.parquet",
     }
-    if DATASET == "cpsc2021":
-        inputs["beats"] = f"{RES}/beats/{wildcards.record}.parquet"
+    if plan_of(wildcards).spec.cpsc_score:
+        inputs["beats"] = f"{folder}/beats/{wildcards.record}.parquet"
+    return inputs
+
+
+def episode_study(dataset):
+    """The study table that picks a dataset's episode configuration; None when the config names it."""
+    if config["episodes"]["configuration"]:
+        return None
+    source = config["episodes"]["from_study"] or dataset
+    if source == dataset and dataset not in SCORED:
+        raise ValueError(
+            f"config key 'episodes.configuration': dataset {dataset!r} has no rhythm labels, so no study of its own;"
+            " name a configuration, or a dataset whose study picks it in episodes.from_study"
+        )
+    return f"results/{source}/tables/study.parquet"
+
+
+def episode_inputs(wildcards):
+    """The dataset's detections and beats, its events when labelled, and the study that picks."""
+    inputs = {
+        "detections": record_files("detections", "detect_records")(wildcards),
+        "beats": record_files("beats", "detect_records")(wildcards),
+    }
+    if wildcards.dataset in SCORED:
+        inputs["events"] = record_files("events", "detect_records")(wildcards)
+    if EPISODE_STUDY[wildcards.dataset]:
+        inputs["study"] = EPISODE_STUDY[wildcards.dataset]
     return inputs

@@ -2,16 +2,27 @@
 
 
 wildcard_constraints:
-    record=one_of(RECORDS),
+    dataset=one_of(DATASETS),
+    record=one_of(ALL_RECORDS),
 
 
 localrules:
     download,
 
 
+SIGNAL_NAMES = {r for plan in DATASETS.values() for r in plan.signal_records}
+ANNOTATION_NAMES = {r for plan in DATASETS.values() for r in plan.annotation_records}
+if SIGNAL_NAMES & ANNOTATION_NAMES:
+    raise ValueError(
+        f"records {sorted(SIGNAL_NAMES & ANNOTATION_NAMES)[:5]} have a signal in one selected dataset and not in"
+        " another: run these datasets in separate invocations"
+    )
+GENERATED = [name for name, plan in DATASETS.items() if plan.spec.generated]
+DOWNLOADS = {name: plan for name, plan in DATASETS.items() if plan.spec.physionet}
 TIDY_TARGETS = [
-    *expand(f"{RES}/tidy/{{record}}.parquet", record=SIGNAL_RECORDS),
-    *expand(f"{RES}/{{kind}}/{{record}}.parquet", kind=("beats", "events"), record=RECORDS),
+    *per_dataset(f"{RES}/tidy/{{record}}.parquet", "signal_records"),
+    *per_dataset(f"{RES}/beats/{{record}}.parquet"),
+    *per_dataset(f"{RES}/events/{{record}}.parquet"),
 ]
 
 
@@ -24,6 +35,8 @@ rule demo_record:
         log_path("demo_record", "{record}"),
     benchmark:
         benchmark_path("demo_record", "{record}")
+    wildcard_constraints:
+        dataset=one_of(GENERATED),
     conda:
         "../environment.yml"
     params:
@@ -41,9 +54,9 @@ rule demo_ptbxl:
         statements="results/demo/raw/ptbxl/scp_statements.csv",
         records=directory("results/demo/raw/ptbxl/records100"),
     log:
-        log_path("demo_ptbxl", "ptbxl"),
+        log_path("demo_ptbxl", "ptbxl", dataset="demo"),
     benchmark:
-        benchmark_path("demo_ptbxl", "ptbxl")
+        benchmark_path("demo_ptbxl", "ptbxl", dataset="demo")
     conda:
         "../environment.yml"
     params:
@@ -54,7 +67,7 @@ rule demo_ptbxl:
         "../scripts/demo_ptbxl.py"
 
 
-rule tidy_record:
+checkpoint tidy_record:
     input:
         raw_inputs,
     output:
@@ -66,20 +79,20 @@ rule tidy_record:
     benchmark:
         benchmark_path("tidy", "{record}")
     wildcard_constraints:
-        record=one_of(SIGNAL_RECORDS),
+        record=one_of(SIGNAL_NAMES),
     conda:
         "../environment.yml"
     params:
-        dataset=DATASET,
-        raw=RAW,
-        lead=config["lead"],
+        dataset=lambda w: w.dataset,
+        reader=lambda w: plan_of(w).spec.reader(),
+        raw=lambda w: plan_of(w).raw,
         max_flat_s=config["max_flat_s"],
         code=code_hash("scripts/tidy.py"),
     script:
         "../scripts/tidy.py"
 
 
-rule tidy_annotations:
+checkpoint tidy_annotations:
     input:
         raw_inputs,
     output:
@@ -90,13 +103,13 @@ rule tidy_annotations:
     benchmark:
         benchmark_path("tidy", "{record}")
     wildcard_constraints:
-        record=one_of(ANNOTATION_RECORDS),
+        record=one_of(ANNOTATION_NAMES),
     conda:
         "../environment.yml"
     params:
-        dataset=DATASET,
-        raw=RAW,
-        lead=config["lead"],
+        dataset=lambda w: w.dataset,
+        reader=lambda w: plan_of(w).spec.reader(),
+        raw=lambda w: plan_of(w).raw,
         max_flat_s=config["max_flat_s"],
         code=code_hash("scripts/tidy.py"),
     script:
@@ -104,16 +117,57 @@ rule tidy_annotations:
 
 
 rule download:
-    """Fetch a PhysioNet database into data_dir (needs the internet; run it explicitly)."""
+    """Fetch the selected PhysioNet databases into their data_dir (needs the internet; run it explicitly)."""
     output:
-        directory(f"{RAW}/.download-{DATASET}"),
+        [directory(f"{plan.raw}/.download-{name}") for name, plan in DOWNLOADS.items()],
     log:
-        log_path("download", DATASET),
+        log_path("download", "download", dataset="all"),
     benchmark:
-        benchmark_path("download", DATASET)
+        benchmark_path("download", "download", dataset="all")
     conda:
         "../environment.yml"
     params:
-        slug=SPEC.physionet,
+        slugs=[plan.spec.physionet for plan in DOWNLOADS.values()],
     script:
         "../scripts/download.py"
+
+
+SKIPPING = [name for name, plan in DATASETS.items() if plan.spec.bad_records == "skip"]
+QRS_MEASURED = [name for name, plan in DATASETS.items() if plan.spec.detects_beats and plan.spec.reference_beats]
+RECORD_CHECK_TARGETS = [
+    *(f"results/{name}/tables/skipped.parquet" for name in SKIPPING),
+    *(f"results/{name}/tables/qrs_detection.parquet" for name in QRS_MEASURED),
+]
+
+
+rule skipped_records:
+    input:
+        lambda w: [f"results/{w.dataset}/beats/{r}.parquet" for r in plan_of(w).records],
+    output:
+        skipped=f"{RES}/tables/skipped.parquet",
+    log:
+        log_path("skipped_records", "{dataset}"),
+    benchmark:
+        benchmark_path("skipped_records", "{dataset}")
+    wildcard_constraints:
+        dataset=one_of(SKIPPING),
+    conda:
+        "../environment.yml"
+    params:
+        dataset=lambda w: w.dataset,
+        code=code_hash("scripts/record_checks.py"),
+    script:
+        "../scripts/record_checks.py"
+
+
+use rule skipped_records as qrs_detection with:
+    input:
+        record_files("beats"),
+    output:
+        qrs_detection=f"{RES}/tables/qrs_detection.parquet",
+    log:
+        log_path("qrs_detection", "{dataset}"),
+    benchmark:
+        benchmark_path("qrs_detection", "{dataset}")
+    wildcard_constraints:
+        dataset=one_of(QRS_MEASURED),

@@ -1,7 +1,7 @@
 # Detect stage: one job per record sweeps every configured (detector, stream) pair of that record
 # over its whole grid, into one file.
 
-DETECT_TARGETS = expand(f"{RES}/detections/{{record}}.parquet", record=DETECT_RECORDS)
+DETECT_TARGETS = record_files("detections", "detect_records", list(DATASETS))
 
 
 rule detect_record:
@@ -17,7 +17,7 @@ rule detect_record:
         "../environment.yml"
     threads: 1
     params:
-        dataset=DATASET,
+        dataset=lambda w: w.dataset,
         setups=detect_setups,
         code=code_hash("scripts/detect.py"),
     script:

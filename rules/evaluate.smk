@@ -1,9 +1,12 @@
 # Evaluation: one job per record scores every pair and grid combination of its detections file at
 # every tolerance, policy and timing.
 
-EVALUATE_TARGETS = expand(f"{RES}/metrics/{{record}}.parquet", record=DETECT_RECORDS)
-EVALUATION = canonical(evaluation_settings(config["evaluation"], DATASET))
-EVALUATION_PARAMS = json.dumps(EVALUATION, sort_keys=True)
+SCORED = {name: plan for name, plan in DATASETS.items() if plan.spec.labelled}
+EVALUATE_TARGETS = record_files("metrics", "detect_records", list(SCORED))
+EVALUATION = {
+    name: canonical(evaluation_settings(config["evaluation"], plan.spec.tolerances_s)) for name, plan in DATASETS.items()
+}
+EVALUATION_PARAMS = {name: json.dumps(e, sort_keys=True) for name, e in EVALUATION.items()}
 
 
 rule score_record:
@@ -15,12 +18,14 @@ rule score_record:
         log_path("evaluate", "{record}"),
     benchmark:
         benchmark_path("evaluate", "{record}")
+    wildcard_constraints:
+        dataset=one_of(SCORED),
     conda:
         "../environment.yml"
     params:
-        dataset=DATASET,
-        evaluation=EVALUATION_PARAMS,
-        config_hash=lambda w: config_hash(detect_setups(w), EVALUATION),
+        dataset=lambda w: w.dataset,
+        evaluation=lambda w: EVALUATION_PARAMS[w.dataset],
+        config_hash=lambda w: config_hash(detect_setups(w), EVALUATION[w.dataset]),
         code=code_hash("scripts/evaluate.py"),
     script:
         "../scripts/evaluate.py"

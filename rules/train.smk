@@ -2,7 +2,7 @@
 #
 # superclass: the PTB-XL-layout folder train.superclass.data_dir when set (outputs named "ptbxl"),
 #   else the generated demo set when dataset is demo (named "demo"); otherwise the task is not a target.
-# beats: the dataset's signal records (mitdb: de Chazal DS1/DS2; others: a seeded test set), validation
+# beats: the signal records of the first selected dataset with annotated beats that can be split (mitdb: de Chazal DS1/DS2; others: a seeded test set), validation
 #   records chosen from the training side when the dataset is built; beat windows of both leads (X.npy,
 #   the second lead read from the raw record) plus per-beat features (features.npy); not a target when
 #   the records cannot be split (e.g. afdb, which has no signal).
@@ -12,7 +12,7 @@
 # limit is unlimited (`snakemake --cores 2` does not wait for it; training then uses CUDA only if present);
 # the SLURM executor turns it into a GPU request. Set train.device: cpu to run on CPU-only cluster nodes.
 from ecgflow.training.targets import (
-    beats_split,
+    beats_source,
     superclass_files,
     superclass_source,
     train_outputs,
@@ -22,15 +22,16 @@ TRAIN = config["train"]
 TRAIN_GPU = 0 if TRAIN["device"] == "cpu" else 1
 TRAIN_CODE = code_hash("scripts/train.py")
 DATASET_CODE = code_hash("scripts/build_dataset.py")
-SC_NAME, SC_FOLDER = superclass_source(TRAIN, DATASET)
-BEATS_SPLIT = beats_split(SIGNAL_RECORDS, TRAIN, DATASET)
+SC_NAME, SC_FOLDER = superclass_source(TRAIN, next(iter(DATASETS)))
+BEATS_DATASET, BEATS_SPLIT = beats_source(DATASETS, TRAIN)
 BEATS_RECORDS = sorted(r for records in BEATS_SPLIT.values() for r in records)
+BEATS_RES = f"results/{BEATS_DATASET}"
 FIGURES_CODE = code_hash("scripts/train_figures.py")
 TRAIN_TARGETS = [
     *(train_outputs("superclass", SC_NAME).values() if SC_NAME else []),
     *(figure_outputs("superclass", SC_NAME).values() if SC_NAME else []),
-    *(train_outputs("beats", DATASET).values() if BEATS_RECORDS else []),
-    *(figure_outputs("beats", DATASET).values() if BEATS_RECORDS else []),
+    *(train_outputs("beats", BEATS_DATASET).values() if BEATS_RECORDS else []),
+    *(figure_outputs("beats", BEATS_DATASET).values() if BEATS_RECORDS else []),
 ]
 
 
@@ -44,9 +45,9 @@ if SC_NAME:
             X=f"results/train/superclass/{SC_NAME}/dataset/X.npy",
             index=f"results/train/superclass/{SC_NAME}/dataset/index.parquet",
         log:
-            log_path("build_superclass_dataset", SC_NAME),
+            log_path("build_superclass_dataset", SC_NAME, dataset=SC_NAME),
         benchmark:
-            benchmark_path("build_superclass_dataset", SC_NAME)
+            benchmark_path("build_superclass_dataset", SC_NAME, dataset=SC_NAME)
         conda:
             "../environment.yml"
         params:
@@ -62,9 +63,9 @@ if SC_NAME:
         output:
             **train_outputs("superclass", SC_NAME),
         log:
-            log_path("train_superclass", SC_NAME),
+            log_path("train_superclass", SC_NAME, dataset=SC_NAME),
         benchmark:
-            benchmark_path("train_superclass", SC_NAME)
+            benchmark_path("train_superclass", SC_NAME, dataset=SC_NAME)
         conda:
             "../environment.yml"
         threads: TRAIN["threads"]
@@ -88,9 +89,9 @@ if SC_NAME:
         output:
             **training_figures("superclass", SC_NAME, "Superclass classifier"),
         log:
-            log_path("train_figures_superclass", SC_NAME),
+            log_path("train_figures_superclass", SC_NAME, dataset=SC_NAME),
         benchmark:
-            benchmark_path("train_figures_superclass", SC_NAME)
+            benchmark_path("train_figures_superclass", SC_NAME, dataset=SC_NAME)
         conda:
             "../environment.yml"
         params:
@@ -104,24 +105,26 @@ if BEATS_RECORDS:
 
     rule build_beats_dataset:
         input:
-            tidy=expand(f"{RES}/tidy/{{record}}.parquet", record=BEATS_RECORDS),
-            beats=expand(f"{RES}/beats/{{record}}.parquet", record=BEATS_RECORDS),
-            headers=expand(f"{RAW}/{{record}}.hea", record=BEATS_RECORDS),
+            tidy=expand(f"{BEATS_RES}/tidy/{{record}}.parquet", record=BEATS_RECORDS),
+            beats=expand(f"{BEATS_RES}/beats/{{record}}.parquet", record=BEATS_RECORDS),
+            headers=expand(f"{DATASETS[BEATS_DATASET].raw}/{{record}}.hea", record=BEATS_RECORDS),
             # the signal files whose second lead the dataset reads (an input function: a parse reads no header)
-            signals=lambda wildcards: [f for r in BEATS_RECORDS for f in raw_files(r) if not f.endswith(".hea")],
+            signals=lambda wildcards: [
+                f for r in BEATS_RECORDS for f in raw_files(BEATS_DATASET, r) if not f.endswith(".hea")
+            ],
         output:
-            X=f"results/train/beats/{DATASET}/dataset/X.npy",
-            features=f"results/train/beats/{DATASET}/dataset/features.npy",
-            index=f"results/train/beats/{DATASET}/dataset/index.parquet",
+            X=f"results/train/beats/{BEATS_DATASET}/dataset/X.npy",
+            features=f"results/train/beats/{BEATS_DATASET}/dataset/features.npy",
+            index=f"results/train/beats/{BEATS_DATASET}/dataset/index.parquet",
         log:
-            log_path("build_beats_dataset", DATASET),
+            log_path("build_beats_dataset", BEATS_DATASET, dataset=BEATS_DATASET),
         benchmark:
-            benchmark_path("build_beats_dataset", DATASET)
+            benchmark_path("build_beats_dataset", BEATS_DATASET, dataset=BEATS_DATASET)
         conda:
             "../environment.yml"
         params:
             task="beats",
-            dataset=DATASET,
+            dataset=BEATS_DATASET,
             records=BEATS_RECORDS,
             window_s=[float(w) for w in TRAIN["beats"]["window_s"]],
             length=TRAIN["beats"]["length"],
@@ -139,11 +142,11 @@ if BEATS_RECORDS:
             features=rules.build_beats_dataset.output.features,
             index=rules.build_beats_dataset.output.index,
         output:
-            **train_outputs("beats", DATASET),
+            **train_outputs("beats", BEATS_DATASET),
         log:
-            log_path("train_beats", DATASET),
+            log_path("train_beats", BEATS_DATASET, dataset=BEATS_DATASET),
         benchmark:
-            benchmark_path("train_beats", DATASET)
+            benchmark_path("train_beats", BEATS_DATASET, dataset=BEATS_DATASET)
         conda:
             "../environment.yml"
         threads: TRAIN["threads"]
@@ -151,7 +154,7 @@ if BEATS_RECORDS:
             gpu=TRAIN_GPU,
         params:
             task="beats",
-            dataset=DATASET,
+            dataset=BEATS_DATASET,
             train=canonical(TRAIN["beats"]),
             seed=TRAIN["seed"],
             device=TRAIN["device"],
@@ -161,13 +164,13 @@ if BEATS_RECORDS:
 
     rule train_figures_beats:
         input:
-            **{t: path for t, path in train_outputs("beats", DATASET).items() if t != "model"},
+            **{t: path for t, path in train_outputs("beats", BEATS_DATASET).items() if t != "model"},
         output:
-            **training_figures("beats", DATASET, "Heartbeat classifier"),
+            **training_figures("beats", BEATS_DATASET, "Heartbeat classifier"),
         log:
-            log_path("train_figures_beats", DATASET),
+            log_path("train_figures_beats", BEATS_DATASET, dataset=BEATS_DATASET),
         benchmark:
-            benchmark_path("train_figures_beats", DATASET)
+            benchmark_path("train_figures_beats", BEATS_DATASET, dataset=BEATS_DATASET)
         conda:
             "../environment.yml"
         params:

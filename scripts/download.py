@@ -10,7 +10,8 @@ sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, w
 from ecgflow.logs import log_to
 
 with log_to(snakemake.log[0]):
-    if snakemake.params.slug is None:
-        raise ValueError("the demo dataset is generated, not downloaded")
-    wfdb.dl_database(snakemake.params.slug, dl_dir=str(Path(snakemake.output[0]).parent))
-    Path(snakemake.output[0]).mkdir(parents=True, exist_ok=True)
+    if not snakemake.params.slugs:
+        raise ValueError("no selected dataset names a PhysioNet database (the demo dataset is generated)")
+    for slug, marker in zip(snakemake.params.slugs, snakemake.output):
+        wfdb.dl_database(slug, dl_dir=str(Path(marker).parent))
+        Path(marker).mkdir(parents=True, exist_ok=True)

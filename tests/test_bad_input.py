@@ -13,10 +13,11 @@ import yaml
 from conftest import ROOT, SHARED, needs_shared, snakemake, write_wfdb
 from ecgflow.config_check import check_config, typed_overrides
 from ecgflow.errors import ConfigError, InputError
-from ecgflow.sources import DATASETS, dataset_spec
-from ecgflow.wfdb_read import MIN_BEAT_ALIGNMENT, read_record
+from ecgflow.sources import dataset_spec
+from ecgflow.record_read import read_record
+from ecgflow.wfdb_read import MIN_BEAT_ALIGNMENT
 
-DEMO = DATASETS["demo"]
+DEMO = dataset_spec("demo")
 
 
 @pytest.fixture
@@ -182,11 +183,11 @@ def test_mitdb_annotations_swapped_between_records_are_flagged(tmp_path):
         shutil.copy(SHARED / "mitdb" / f"100.{ext}", tmp_path / f"100.{ext}")
     shutil.copy(SHARED / "mitdb" / "101.atr", tmp_path / "100.atr")
     with pytest.warns(UserWarning, match="record 100: .* the annotation file of another record"):
-        read_record(DATASETS["mitdb"], tmp_path, "100")
+        read_record(dataset_spec("mitdb"), tmp_path, "100")
     shutil.copy(SHARED / "mitdb" / "100.atr", tmp_path / "100.atr")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert read_record(DATASETS["mitdb"], tmp_path, "100").beat_alignment > 0.9
+        assert read_record(dataset_spec("mitdb"), tmp_path, "100").beat_alignment > 0.9
     assert not [w for w in caught if "another record" in str(w.message)]
 
 

@@ -140,3 +140,86 @@ def test_module_entry_point_runs(tmp_path):
                            "--ma-window", "25", "--param", "threshold=5"], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "detections" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_tables(tmp_path_factory):
+    """Tidy, beats and events Parquet files of demo record d01 (300 s, 6 regime changes) under
+    ``parquet/``, and the tidy and beats tables as CSV files under ``csv/`` (no events file there)."""
+    from ecgflow.demo.records import write_demo_record
+    from ecgflow.record_read import read_record
+    from ecgflow.sources import dataset_spec
+    from ecgflow.tidy import write_tidy
+
+    root = tmp_path_factory.mktemp("demo")
+    write_demo_record(root / "raw", "d01", seed=2026, duration_s=300, fs=250)
+    rec = read_record(dataset_spec("demo"), root / "raw", "d01")
+    paths = {kind: root / "parquet" / kind / "d01.parquet" for kind in ("tidy", "beats", "events")}
+    write_tidy(rec, "demo", paths["beats"], paths["events"], paths["tidy"])
+    for kind in ("tidy", "beats"):
+        (root / "csv" / kind).mkdir(parents=True)
+        pd.read_parquet(paths[kind]).to_csv(root / "csv" / kind / "d01.csv", index=False)
+    return root
+
+
+@pytest.mark.parametrize("setup", [["--detector", "adwin", "--ma-window", "50", "--param", "delta=0.01"],
+                                   ["--detector", "ddm", "--irr-ms", "40", "--param", "drift_threshold=1.5"]])
+def test_cli_csv_gives_the_parquet_results(demo_tables, tmp_path, capsys, setup):
+    """A CSV tidy file (ecg stream) or its sibling beats CSV (irr stream): the same detections and scores
+    as the Parquet tables, with the ground truth from the tidy CSV's regime_change column."""
+    from ecgflow.detect import parser, run
+
+    common = [*setup, "--min-gap-samples", "750", "--tolerance", "2500", "--sample-rate", "250"]
+    out = {kind: tmp_path / f"{kind}.parquet" for kind in ("parquet", "csv")}
+    results = {}
+    for kind, suffix in (("parquet", "parquet"), ("csv", "csv")):
+        data = demo_tables / kind / "tidy" / f"d01.{suffix}"
+        results[kind] = run(parser().parse_args(["--data", str(data), *common, "--output", str(out[kind])]))
+    printed = capsys.readouterr().out
+    assert "6 events:" in printed and "6 events (the tidy CSV's regime_change column):" in printed
+    assert "record d01:" in printed.split("tolerance")[-2].splitlines()[-1]  # the CSV's record column names it
+    assert results["csv"] == results["parquet"] and results["csv"]["detections"] > 0
+    assert results["csv"]["change"]["tp"] > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out["csv"]), pd.read_parquet(out["parquet"]))
+
+
+def test_cli_csv_events_file_wins(demo_tables, tmp_path, capsys):
+    csv = tmp_path / "tidy" / "d01.csv"
+    csv.parent.mkdir()
+    csv.write_bytes((demo_tables / "csv" / "tidy" / "d01.csv").read_bytes())
+    (tmp_path / "events").mkdir()
+    pd.DataFrame({"sample": [6284]}).to_csv(tmp_path / "events" / "d01.csv", index=False)
+    assert main(["--data", str(csv), "--detector", "adwin", "--ma-window", "50", "--sample-rate", "250"]) == 0
+    assert "1 events:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "drop, extra, message",
+    [
+        ("ecg", [], "{csv}: no column 'ecg' (needs sample, ecg; the file has ['record', 'sample', 'time_s', 'rhythm', "
+                    "'regime_change'])"),
+        ("sample", ["--stream", "rr"], "{beats}: no column 'sample' (needs sample; the file has ['symbol', "),
+        (None, ["--sample-rate", "360"], "{csv}: time_s 0.008 at sample 2 does not match --sample-rate 360"),
+    ],
+)
+def test_cli_csv_bad_columns_name_the_file_and_the_column(demo_tables, tmp_path, capsys, monkeypatch, drop, extra,
+                                                          message):
+    import ecgflow.detect as cli
+
+    monkeypatch.setattr(cli, "sweep", lambda *a, **k: pytest.fail("ran the detector on a bad CSV file"))
+    files = {}
+    for kind in ("tidy", "beats"):
+        table = pd.read_csv(demo_tables / "csv" / kind / "d01.csv", nrows=1000)
+        files[kind] = tmp_path / kind / "d01.csv"
+        files[kind].parent.mkdir()
+        table.drop(columns=[drop] if drop in table else []).to_csv(files[kind], index=False)
+    args = ["--data", str(files["tidy"]), "--detector", "adwin", *extra]
+    if "--sample-rate" not in extra:
+        args += ["--sample-rate", "250"]
+    assert main(args) == 2
+    assert message.format(csv=files["tidy"], beats=files["beats"]) in capsys.readouterr().err
+
+
+def test_cli_csv_needs_sample_rate(demo_tables, capsys):
+    assert main(["--data", str(demo_tables / "csv" / "tidy" / "d01.csv"), "--detector", "adwin"]) == 2
+    assert "error: --sample-rate: required with a CSV file" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from ecgflow.errors import ConfigError, InputError
 from scipy.optimize import linear_sum_assignment
 
 from ecgflow.evaluation import (
-    CPSC_COLUMNS, METRIC_COLUMNS, chance_phases, chance_tp_many, default_tolerances, evaluate_detections,
+    CPSC_COLUMNS, METRIC_COLUMNS, chance_phases, chance_tp_many, evaluate_detections,
     evaluation_settings, event_tolerances, placebo_detections, precision_recall_f1, score_detections,
     score_record_file,
 )
@@ -24,7 +24,7 @@ from ecgflow.evaluation import cpsc2021
 from ecgflow.evaluation.chance import placebo_in_windows
 from ecgflow.parquet import write_parquet
 from ecgflow.sources import dataset_spec
-from ecgflow.wfdb_read import read_record
+from ecgflow.record_read import read_record
 
 EVALUATION = {"tolerances_s": [1, 2, 4], "pre_tolerance_s": 0, "policies": ["greedy", "optimal"],
               "chance_phases": 8, "seed": 0}
@@ -344,12 +344,13 @@ def test_precision_recall_f1_one_definition():
 
 
 def test_default_tolerances():
-    assert default_tolerances("demo") == [1, 2, 4]
-    assert default_tolerances("afdb") == default_tolerances("mitdb") == [2, 4, 10, 30]
+    assert dataset_spec("demo").tolerances_s == (1, 2, 4)
+    assert dataset_spec("afdb").tolerances_s == dataset_spec("mitdb").tolerances_s == (2, 4, 10, 30)
+    assert dataset_spec("x", {"x": {"base": "demo"}}).tolerances_s == (1, 2, 4)
     cfg = {**EVALUATION, "tolerances_s": None}
-    assert evaluation_settings(cfg, "cpsc2021")["tolerances_s"] == [2, 4, 10, 30]
+    assert evaluation_settings(cfg, dataset_spec("cpsc2021").tolerances_s)["tolerances_s"] == [2, 4, 10, 30]
     assert cfg["tolerances_s"] is None  # not modified in place
-    assert evaluation_settings(EVALUATION, "afdb")["tolerances_s"] == [1, 2, 4]
+    assert evaluation_settings(EVALUATION, (2, 4, 10, 30))["tolerances_s"] == [1, 2, 4]
     with pytest.raises(ConfigError, match="tolerances_s"):
         score_detections(pd.DataFrame(), grid_meta(1), np.array([1]), {"fs": 250.0, "n_samples": 10}, cfg)
 

@@ -296,7 +296,7 @@ def test_two_state_change_sample_within_bound_on_af_beats():
 def test_change_timing_finds_real_af_boundaries_that_alarm_timing_misses():
     from ecgflow.evaluation import evaluate_detections
     from ecgflow.sources import dataset_spec
-    from ecgflow.wfdb_read import read_record
+    from ecgflow.record_read import read_record
 
     rec = read_record(dataset_spec("afdb"), SHARED / "afdb", "04043")  # 165 rhythm changes in 10 h
     events = rec.rhythms.events()[0]

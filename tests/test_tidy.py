@@ -7,13 +7,13 @@ import wfdb
 
 from conftest import SHARED, needs_shared, write_wfdb
 from ecgflow.parquet import read_metadata
-from ecgflow.sources import DATASETS, list_records
+from ecgflow.sources import dataset_spec, list_records
 from ecgflow.tidy import write_tidy
-from ecgflow.wfdb_read import read_record
+from ecgflow.record_read import read_record
 
 
 def tidy_one(dataset, folder, record, out):
-    rec = read_record(DATASETS[dataset], folder, record)
+    rec = read_record(dataset_spec(dataset), folder, record)
     paths = {kind: out / kind / f"{record}.parquet" for kind in ("tidy", "beats", "events")}
     write_tidy(rec, dataset, paths["beats"], paths["events"], paths["tidy"] if rec.signal is not None else None)
     return rec, paths
@@ -58,13 +58,13 @@ def test_mitdb_regime_changes_match_atr(tmp_path, record):
 
 @needs_shared
 def test_mitdb_lists_48_records():
-    assert len(list_records("mitdb", SHARED / "mitdb")) == 48
+    assert len(list_records(dataset_spec("mitdb"), SHARED / "mitdb")) == 48
 
 
 @needs_shared
 def test_cpsc2021_conventions(tmp_path):
     counts = {}
-    for record in list_records("cpsc2021", SHARED / "cpsc2021"):
+    for record in list_records(dataset_spec("cpsc2021"), SHARED / "cpsc2021"):
         _, paths = tidy_one("cpsc2021", SHARED / "cpsc2021", record, tmp_path)
         counts[record] = len(pd.read_parquet(paths["events"]))
     # paroxysmal records open and close episodes inside the record; persistent AF and non-AF records have none

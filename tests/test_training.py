@@ -24,7 +24,7 @@ from ecgflow.training import datasets, evaluate, figures, models, targets, train
 from ecgflow.training.figures import write_figures
 from ecgflow.training.run import run_training
 from ecgflow.training.targets import FIGURES, TABLES
-from ecgflow.wfdb_read import read_record
+from ecgflow.record_read import read_record
 
 from conftest import write_wfdb
 

@@ -15,11 +15,11 @@ import pytest
 
 from conftest import run, write_wfdb
 from ecgflow.parquet import read_metadata
-from workflow_utils import REPORT_RULES, TARGET, assert_same_tables, planned_jobs, tiny_config, write_config
+from workflow_utils import DEMO_REPORT_RULES, REPORT_RULES, TARGET, assert_same_tables, planned_jobs, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
 
-RECORD_JOBS = {"record=d01", "record=d02"}
+RECORD_JOBS = {"dataset=demo, record=d01", "dataset=demo, record=d02"}
 PAIRS = {f"{d}/{s}" for d, spec in tiny_config()["detectors"].items() for s in spec["streams"]}
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_added_record_reruns_only_its_jobs_and_aggregation(workflow, clone):
     config["demo"]["n_records"] = 3
     planned = jobs(workflow, clone, config)
     for rule in ("demo_record", "tidy_record", "detect_record", "score_record"):
-        assert planned.pop(rule) == {"record=d03"}, rule
+        assert planned.pop(rule) == {"dataset=demo, record=d03"}, rule
     assert planned and set(planned) <= REPORT_RULES, planned
 
 
@@ -111,7 +111,7 @@ def test_rhythm_code_edit_reruns_tidy_and_everything_after_it(workflow, clone):
     planned = edited(workflow, clone, "ecgflow/rhythm.py")
     for rule in ("tidy_record", "detect_record", "score_record"):
         assert planned.pop(rule) == RECORD_JOBS, rule
-    assert set(planned) == REPORT_RULES, planned  # not the generated records
+    assert set(planned) == DEMO_REPORT_RULES, planned  # not the generated records
 
 
 def test_replaced_signal_file_reruns_its_record(workflow, clone):
@@ -119,8 +119,8 @@ def test_replaced_signal_file_reruns_its_record(workflow, clone):
     (raw / "d01.dat").write_bytes((raw / "d02.dat").read_bytes())  # another signal of the same length
     planned = jobs(workflow, clone)
     for rule in ("tidy_record", "detect_record", "score_record"):
-        assert planned.pop(rule) == {"record=d01"}, rule
-    assert set(planned) == REPORT_RULES, planned
+        assert planned.pop(rule) == {"dataset=demo, record=d01"}, rule
+    assert set(planned) == DEMO_REPORT_RULES, planned
 
 
 def test_two_runs_from_scratch_give_identical_tables(workflow, done, tmp_path):
@@ -164,5 +164,5 @@ def test_tidy_job_reads_the_signal_files_its_header_names(workflow, tmp_path):
     (data / "100.dat").rename(data / "100_signal.dat")
     workdir = write_config(tmp_path / "mitdb", tiny_config(dataset="mitdb", data_dir=str(data)))
     out = run(workflow, workdir, "results/mitdb/tidy/100.parquet", "-n").stdout
-    job = out[out.index("rule tidy_record:"):]
+    job = out[out.index("checkpoint tidy_record:"):]
     assert f"{data}/100_signal.dat" in job[: job.index("output:")]

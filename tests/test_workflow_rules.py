@@ -19,20 +19,23 @@ PROFILES = {p.parent.name: yaml.safe_load(p.read_text()) for p in sorted((ROOT /
 
 
 def rule_blocks() -> dict[str, str]:
-    """Each rule's text, by name."""
-    blocks = {}
+    """Each rule's text, by name (a rule made by ``use rule A as B with:`` has A's text and its own)."""
+    blocks, derived = {}, {}
     for path in RULE_FILES:
         lines = path.read_text().splitlines()
         for i, line in enumerate(lines):
-            start = re.match(r"^(\s*)rule (\w+):", line)
+            start = re.match(r"^(\s*)(?:(?:rule|checkpoint) (\w+)|use rule (\w+) as (\w+) with):", line)
             if start:
                 indent, body = len(start.group(1)), []
                 for following in lines[i + 1:]:
                     if following.strip() and len(following) - len(following.lstrip()) <= indent:
                         break
                     body.append(following)
-                blocks[start.group(2)] = "\n".join(body)
-    return blocks
+                if start.group(2):
+                    blocks[start.group(2)] = "\n".join(body)
+                else:
+                    derived[start.group(4)] = (start.group(3), "\n".join(body))
+    return {**blocks, **{name: blocks[base] + "\n" + body for name, (base, body) in derived.items()}}
 
 
 RULES = rule_blocks()

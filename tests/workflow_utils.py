@@ -12,7 +12,14 @@ import yaml
 from conftest import ROOT, snakemake
 
 TARGET = "report"  # detection chain end to end (training has its own tests)
-REPORT_RULES = set(re.findall(r"^rule (\w+):", (ROOT / "rules" / "report.smk").read_text(), re.M))
+# the rules downstream of the per-record metrics: report tables, figures and pages, AF episodes
+REPORT_RULES = {
+    match.group(1) or match.group(2)
+    for smk in ("report.smk", "episodes.smk")
+    for match in re.finditer(r"^(?:rule (\w+):|use rule \w+ as (\w+) with:)", (ROOT / "rules" / smk).read_text(), re.M)
+}
+# those that run on the demo (no CPSC 2021 score, no transfer; labelled, so its episodes come with the truth)
+DEMO_REPORT_RULES = REPORT_RULES - {"report_tables_cpsc2021", "transfer_table", "episode_tables"}
 
 
 def tiny_config(**overrides) -> dict:
@@ -41,7 +48,7 @@ def planned_jobs(workdir: Path, snakefile: Path = ROOT / "Snakefile") -> dict[st
     jobs: dict[str, set[str]] = {}
     rule = None
     for line in out.splitlines():
-        start = re.match(r"^(?:local)?rule (\w+):$", line.strip())
+        start = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line.strip())
         if start:
             rule = start.group(1)
             jobs.setdefault(rule, set()).add("")

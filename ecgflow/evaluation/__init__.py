@@ -6,13 +6,13 @@ from .drift import drift_figures, episode_counts
 from .matching import POLICIES, event_tolerances, match_greedy, match_optimal
 from .metrics import evaluate_detections, precision_recall_f1
 from .scoring import (
-    CPSC_COLUMNS, METRIC_COLUMNS, TIMINGS, default_tolerances, evaluation_settings, score_detections,
+    CPSC_COLUMNS, METRIC_COLUMNS, TIMINGS, evaluation_settings, score_detections,
     score_record_file,
 )
 
 __all__ = [
     "CPSC_COLUMNS", "METRIC_COLUMNS", "POLICIES", "TIMINGS", "chance_phases", "chance_tp_many",
-    "default_tolerances", "drift_figures", "episode_counts", "evaluate_detections", "evaluation_settings",
+    "drift_figures", "episode_counts", "evaluate_detections", "evaluation_settings",
     "event_tolerances", "match_greedy", "match_optimal", "placebo_detections", "precision_recall_f1",
     "score_detections", "score_record_file",
 ]

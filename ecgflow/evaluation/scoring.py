@@ -60,21 +60,12 @@ def _score_combos(samples, offsets, ev, tol_e, pre, optimal):
     return tp, mean_d, median_d, detected, first_sum, n_false
 
 
-DEFAULT_TOLERANCES_S = {"demo": [1, 2, 4]}
-REAL_TOLERANCES_S = [2, 4, 10, 30]
-
-
-def default_tolerances(dataset: str) -> list[float]:
-    """Tolerances (s) used when ``evaluation.tolerances_s`` is null: a short list for the demo (a fast
-    ``make run``), 2, 4, 10 and 30 s for real datasets (2 s is the seed study's)."""
-    return list(DEFAULT_TOLERANCES_S.get(dataset, REAL_TOLERANCES_S))
-
-
-def evaluation_settings(evaluation: dict, dataset: str) -> dict:
-    """``evaluation`` config with a null ``tolerances_s`` replaced by :func:`default_tolerances`."""
+def evaluation_settings(evaluation: dict, dataset_tolerances) -> dict:
+    """``evaluation`` config with a null ``tolerances_s`` replaced by the dataset's own default tolerances
+    (its entry's ``tolerances_s``, :mod:`ecgflow.sources`)."""
     out = dict(evaluation)
     if out.get("tolerances_s") is None:
-        out["tolerances_s"] = default_tolerances(dataset)
+        out["tolerances_s"] = list(dataset_tolerances)
     return out
 
 

@@ -106,6 +106,35 @@ def study_page(study: pd.DataFrame, dataset: str) -> str:
         "tables/study.parquet. Click a heading to sort.")
 
 
+OUTCOME_INTROS = {
+    "burden": "Per record: the AF burden (share of the covered time inside the estimated AF episodes), the "
+              "number of episodes, the record's length and the share of it the stream covers; for a labelled "
+              "dataset also the true burden and episodes and the error of the estimate (estimated minus true). "
+              "The configuration that drew the episodes is in the table's metadata and in the figures' titles.",
+    "burden_summary": "Absolute error of the estimated AF burden over the records (median, 90th percentile, mean), "
+                      "beside that of a method that always says 0.",
+    "qrs_detection": "Detected beats against the reference beat annotations, matched one to one within 150 ms: "
+                     "per record and in total (gross), true and false positives, misses, sensitivity and "
+                     "positive predictivity.",
+    "transfer": "The method each source dataset's study picks (per tolerance, policy and timing), scored on this "
+                "dataset's records: pooled precision, recall and F1 beside the placebo's chance F1, false alarms "
+                "per hour and mean delay, next to this dataset's own nested (leave-one-record-out) pooled F1.",
+    "skipped": "Records left out of the run (bad_records: skip) and why.",
+}
+
+
+def outcome_page(name: str, table: pd.DataFrame, dataset: str) -> str:
+    """The page of one of the tables in :data:`OUTCOME_INTROS`, every column."""
+    title = name.replace("_", " ").capitalize()
+    return table_html(table, f"{title}: {dataset}", f"{OUTCOME_INTROS[name]} Every column of tables/{name}.parquet. "
+                                                     "Click a heading to sort.")
+
+
+def write_outcome_page(name: str, table_path, dataset: str, out) -> None:
+    with atomic_path(out) as tmp:
+        tmp.write_text(outcome_page(name, pd.read_parquet(table_path), dataset), encoding="utf-8")
+
+
 def write_html_tables(tables: dict, evaluation: dict, dataset: str, outputs: dict) -> None:
     """HTML pages (``outputs`` keys best_configs, grid_summary, study) of the report tables
     (``tables``: Parquet paths under the same keys)."""

@@ -43,6 +43,17 @@ def beats_split(signal_records, train: dict, dataset: str) -> dict[str, list[str
     return {"train_side": train_side, "test": test}
 
 
+def beats_source(plans: dict, train: dict) -> tuple[str | None, dict[str, list[str]]]:
+    """``(dataset, split)`` of the beats task: the first of ``plans`` (name -> DatasetPlan) whose beats are
+    annotated and whose signal records can be split (:func:`beats_split`); ``(None, {})`` when none can."""
+    for name, plan in plans.items():
+        if not plan.spec.detects_beats:
+            split = beats_split(plan.signal_records, train, name)
+            if split:
+                return name, split
+    return None, {}
+
+
 def train_outputs(task: str, name: str) -> dict[str, str]:
     """Output files of a training job by name: the model and the tables."""
     folder = f"results/train/{task}/{name}"
