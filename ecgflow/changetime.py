@@ -74,3 +74,21 @@ def split_changes(beat_samples, z, alarm_samples, direction, span: int) -> np.nd
     s = np.asarray(beat_samples, dtype=np.int64)
     at = np.searchsorted(s, np.asarray(alarm_samples, dtype=np.int64))
     return s[_split_all(z, at.astype(np.int64), np.asarray(direction, dtype=np.int8), int(span))]
+
+
+class BestSplit:
+    """The hysteresis detector's change estimate (see the module docstring), as a detector registration
+    carries it: :meth:`prepare` once per record and stream, :meth:`changes` once per detector pass."""
+
+    description = "best split of the per-beat irregularity"
+
+    def prepare(self, beats, fs: float, stream_params: dict):
+        """The record's beat samples and their irregularity (``irr_ms`` of the stream, else pNN50's)."""
+        samples = beats["sample"].to_numpy(np.int64)
+        return samples, irregularity(samples, fs, stream_params.get("irr_ms", SPLIT_IRR_MS))
+
+    def changes(self, prepared, alarm_samples, direction, window, params: dict) -> np.ndarray:
+        """Record samples of the estimates of the alarms at ``alarm_samples``, searched over the
+        ``window + dwell`` beats before each."""
+        samples, z = prepared
+        return split_changes(samples, z, alarm_samples, direction, int(window) + params["dwell"])

@@ -1,4 +1,5 @@
-"""Checks of the workflow config beyond the JSON schema, run before any job.
+"""Checks of the workflow config, run before any job: the JSON schema (with its defaults filled in;
+:func:`validate_config`, whose errors name the key in a few lines) and what depends on the code.
 
 :func:`typed_overrides` gives command-line overrides their types first: Snakemake reads the value
 of ``--config evaluation='{tolerances_s: [3]}'`` with YAML's base loader, which keeps every nested
@@ -11,9 +12,13 @@ through :func:`ecgflow.detectors.resolve_params`) and each stream's grid (throug
 
 from __future__ import annotations
 
+import copy
+import difflib
 from pathlib import Path
 
+import jsonschema
 import yaml
+from jsonschema import Draft202012Validator, validators
 
 from .detectors import resolve_params
 from .errors import ConfigError
@@ -52,6 +57,51 @@ def check_detectors(detectors: dict) -> None:
             for where, params in ((f"{key}.params", common), (f"{skey}.params", own)):
                 if swept in params:
                     raise ConfigError(f"{where}.{swept}", f"is swept by {skey}.threshold; remove it from the fixed params")
+
+
+def _with_defaults(validator_class):
+    """A validator class that fills in each missing property's default (a copy) before checking it."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from check_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _schema_error(error: jsonschema.ValidationError) -> ConfigError:
+    """A few lines naming the key, what was expected and, for an unknown key, the valid names."""
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        key = _key([*error.absolute_path, unknown[0]])
+        close = difflib.get_close_matches(unknown[0], allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return ConfigError(key, f"unknown key{hint} valid keys here: {', '.join(allowed)}")
+    if error.validator == "enum":
+        return ConfigError(_key(error.absolute_path), f"{error.instance!r} is not one of {error.validator_value}")
+    if error.validator in ("type", "anyOf"):
+        expected = error.schema.get("description") or error.message
+        return ConfigError(_key(error.absolute_path), f"{error.instance!r} does not fit: {expected}")
+    return ConfigError(_key(error.absolute_path), error.message)
+
+
+def validate_config(config: dict, schema_path) -> None:
+    """Fill in the schema's defaults and check ``config`` against it, in place; the first problem
+    raises a :class:`ConfigError` naming its key (no schema dump)."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = _with_defaults(Draft202012Validator)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        raise _schema_error(error)
 
 
 def check_config(config: dict) -> None:

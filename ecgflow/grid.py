@@ -20,21 +20,12 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from .detectors import resolve_params
+from .detectors import DETECTORS, resolve_params
 from .errors import ConfigError
-from .streams import INTEGER_WINDOWS, MIN_WINDOW, STREAM_PARAMS, WINDOW_NAME, resolve_stream_params
+from .streams import INTEGER_WINDOWS, MIN_WINDOW, STREAM_PARAMS, STREAMS, WINDOW_NAME, resolve_stream_params
 
-THRESHOLD_NAME = {
-    "adwin": "delta", "pagehinkley": "threshold", "ddm": "drift_threshold", "hysteresis": "hi", "cusum": "h",
-}
-_LEVEL_STREAMS = ("ecg", "rr", "drr", "cosen", "pirr", "nrmssd")
-DETECTOR_STREAMS = {
-    "adwin": _LEVEL_STREAMS,
-    "pagehinkley": _LEVEL_STREAMS,
-    "ddm": ("irr",),
-    "hysteresis": ("drr", "cosen", "pirr", "nrmssd"),  # irregularity statistics: high = irregular
-    "cusum": ("irr",),
-}
+THRESHOLD_NAME = DETECTORS.view("threshold")  # the parameter each detector's grid sweeps
+DETECTOR_STREAMS = DETECTORS.view("streams")  # the streams each detector runs on
 _KEYS = {"threshold", "window", "min_gap_s", "diff", "stream_params"}
 
 
@@ -69,7 +60,7 @@ def canonical_stream_grid(spec, detector: str, stream: str, key: str = "grid") -
     """
     if detector not in DETECTOR_STREAMS:
         raise ConfigError(key, f"unknown detector {detector!r}; choose one of {list(DETECTOR_STREAMS)}")
-    if stream not in DETECTOR_STREAMS[detector]:
+    if stream not in DETECTOR_STREAMS[detector] or stream not in STREAMS:
         raise ConfigError(key, f"{detector} does not run on stream {stream!r}; streams: {list(DETECTOR_STREAMS[detector])}")
     if not isinstance(spec, dict):
         raise ConfigError(key, f"must be a mapping, got {spec!r}")
@@ -101,7 +92,7 @@ def canonical_stream_grid(spec, detector: str, stream: str, key: str = "grid") -
     diff = spec.get("diff", False)
     if not isinstance(diff, bool):
         raise ConfigError(f"{key}.diff", f"must be true or false, got {diff!r}")
-    if diff and stream != "ecg":
+    if diff and not STREAMS[stream].diff:
         raise ConfigError(f"{key}.diff", f"only the ecg stream has a first difference, not {stream!r}")
     out["diff"] = diff
     if "stream_params" in spec or stream in STREAM_PARAMS:

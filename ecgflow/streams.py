@@ -35,21 +35,65 @@ and any reference run on these same values.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from numba import njit
 
 from .errors import ConfigError, InputError
+from .registry import Registry
 
-STREAMS = ("ecg", "rr", "drr", "irr", "cosen", "pirr", "nrmssd")
-BEAT_STREAMS = STREAMS[1:]
-WINDOW_NAME = {"ecg": "ma_window", "rr": "ma_window", "drr": "ma_window", "irr": "irr_ms",
-               "cosen": "w", "pirr": "w", "nrmssd": "w"}
-INTEGER_WINDOWS = ("ma_window", "w")  # windows counted in elements (irr_ms is a threshold in ms)
-MIN_WINDOW = {"cosen": 3, "nrmssd": 2}  # smallest window with a pair of intervals / a difference
-# fixed stream parameters (grid key ``stream_params``): name -> default; every value must be > 0
-STREAM_PARAMS = {"cosen": {"r": 0.03}, "pirr": {"irr_ms": 50.0}}
+
+
+@dataclass(frozen=True)
+class Stream:
+    """What ecgflow needs to know of a detector input stream, registered with :func:`register_stream`.
+
+    ``build(table, fs, window, params, source)`` returns ``(values, positions)`` (see the module
+    docstring) from the record's ``source`` table (``"beats"``: a beats table with a ``sample`` column;
+    ``"tidy"``: the signal table); ``window``: the name of its window axis in the grid;
+    ``integer_window``: the window counts elements (else it is a number such as a threshold in ms);
+    ``min_window``: its smallest window; ``params``: its fixed parameters and their defaults (each > 0,
+    grid key ``stream_params``); ``diff``: it has the first-difference option (``build`` then takes
+    ``diff=``).
+    """
+
+    name: str
+    window: str
+    build: Callable
+    source: str = "beats"
+    integer_window: bool = True
+    min_window: int = 1
+    params: dict = field(default_factory=dict)
+    diff: bool = False
+
+
+STREAMS = Registry("stream")
+BEAT_STREAMS = STREAMS.view("name", lambda s: s.source == "beats")
+WINDOW_NAME = STREAMS.view("window")
+MIN_WINDOW = STREAMS.view("min_window", lambda s: s.min_window > 1)
+STREAM_PARAMS = STREAMS.view("params", lambda s: bool(s.params))  # fixed stream parameters: name -> default
+
+
+class _IntegerWindows:
+    """The window names counted in elements (``ma_window``, ``w``; ``irr_ms`` is a threshold in ms)."""
+
+    def __contains__(self, name) -> bool:
+        return any(s.window == name and s.integer_window for s in STREAMS.values())
+
+
+INTEGER_WINDOWS = _IntegerWindows()
+
+
+def register_stream(stream: Stream, replace: bool = False) -> Stream:
+    """Make ``stream`` known to the grid, the sweep and the config check (a detector runs on it once its
+    registration lists it in ``streams``)."""
+    if stream.source not in ("beats", "tidy"):
+        raise ValueError(f"stream {stream.name!r}: source must be 'beats' or 'tidy', got {stream.source!r}")
+    return STREAMS.register(stream, replace)
 
 
 def moving_average(x: np.ndarray, window: int) -> np.ndarray:
@@ -201,23 +245,27 @@ def window_stream(kind: str, beats: pd.DataFrame, fs: float, w: int, p: dict, so
 
 
 def build_stream(kind: str, window, *, tidy=None, beats=None, fs=None, diff=False, params=None, source="record"):
-    """Dispatch to the builder of stream ``kind`` with its window parameter (``ma_window``, ``irr_ms`` or
-    ``w``) and its fixed ``params`` (:data:`STREAM_PARAMS`)."""
-    if kind not in STREAMS:
-        raise ConfigError("stream", f"unknown stream {kind!r}; choose one of {list(STREAMS)}")
+    """The stream ``kind`` (a registered :class:`Stream`) of a record with its window parameter (``ma_window``,
+    ``irr_ms``, ``w``, ...) and its fixed ``params``."""
+    spec = STREAMS.spec(kind, "stream")
     params = resolve_stream_params(kind, params)
-    if kind == "ecg":
+    if diff and not spec.diff:
+        raise ConfigError("diff", f"only the ecg stream has a first-difference option, not {kind!r}")
+    if spec.source == "tidy":
         if tidy is None:
-            raise InputError(source, "the ecg stream needs a tidy signal table (annotation-only record?)")
-        return ecg_stream(tidy, window, diff=diff, source=source)
+            raise InputError(source, f"the {kind} stream needs a tidy signal table (annotation-only record?)")
+        return spec.build(tidy, fs, window, params, source, diff=diff) if spec.diff else spec.build(tidy, fs, window, params, source)
     if beats is None or fs is None:
         raise InputError(source, f"the {kind} stream needs a beats table and its sampling rate")
-    if diff:
-        raise ConfigError("diff", f"only the ecg stream has a first-difference option, not {kind!r}")
-    if WINDOW_NAME[kind] == "w":
-        return window_stream(kind, beats, fs, window, params, source)
-    if kind == "rr":
-        return rr_stream(beats, fs, window, source)
-    if kind == "drr":
-        return drr_stream(beats, fs, window, source)
-    return irr_stream(beats, fs, window, source)
+    return spec.build(beats, fs, window, params, source)
+
+
+register_stream(Stream("ecg", "ma_window", lambda tidy, fs, w, p, source, diff=False: ecg_stream(tidy, w, diff, source),
+                       source="tidy", diff=True))
+register_stream(Stream("rr", "ma_window", lambda beats, fs, w, p, source: rr_stream(beats, fs, w, source)))
+register_stream(Stream("drr", "ma_window", lambda beats, fs, w, p, source: drr_stream(beats, fs, w, source)))
+register_stream(Stream("irr", "irr_ms", lambda beats, fs, w, p, source: irr_stream(beats, fs, w, source),
+                       integer_window=False))
+register_stream(Stream("cosen", "w", partial(window_stream, "cosen"), min_window=3, params={"r": 0.03}))
+register_stream(Stream("pirr", "w", partial(window_stream, "pirr"), params={"irr_ms": 50.0}))
+register_stream(Stream("nrmssd", "w", partial(window_stream, "nrmssd"), min_window=2))

@@ -8,8 +8,9 @@ Each detection has two times: ``alarm_sample``, the record sample of the stream 
 detector fired, and ``change_sample``, its estimate of when the regime changed: the sample of the
 element its kernel reports (ADWIN: first element of the window it keeps; Page-Hinkley, CUSUM: the
 element after the last extreme/zero of the statistic that fired; DDM: the element after its minimum
-of p + s), except for ``hysteresis``, whose estimate is the best split of the per-beat irregularity
-in the last ``window + dwell`` beats before the alarm (:mod:`ecgflow.changetime`). ``direction``: +1
+of p + s), unless the detector's registration carries a change estimate of its own (``hysteresis``:
+the best split of the per-beat irregularity in the last ``window + dwell`` beats before the alarm,
+:mod:`ecgflow.changetime`). ``direction``: +1
 into the high (irregular) state, -1 back, 0 for a detector without a state.
 """
 
@@ -18,13 +19,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .changetime import SPLIT_IRR_MS, irregularity, split_changes
-from .detectors import detect_changes, resolve_params
+from .detectors import DETECTORS, detect_changes, resolve_params
 from .errors import ConfigError, InputError
 from .grid import canonical_stream_grid, expand_grid, min_gap_samples, thin_mask
 from .logs import progress
 from .parquet import read_metadata
-from .streams import INTEGER_WINDOWS, build_stream
+from .streams import INTEGER_WINDOWS, STREAMS, build_stream
 
 COLUMNS = {
     "combo_id": np.int32, "threshold": np.float64, "window": np.float64, "min_gap_s": np.float64,
@@ -74,12 +74,12 @@ def sweep(
     windowed = grid["window"]["name"] in INTEGER_WINDOWS
     gaps = [min_gap_samples(g, fs) for g in grid["min_gap_s"]]
     n_w, n_g = len(windows), len(gaps)
-    if detector == "hysteresis":  # its change estimate splits the per-beat irregularity (the same for every pass)
-        beat_samples = beats["sample"].to_numpy(np.int64)
-        z = irregularity(beat_samples, fs, stream_params.get("irr_ms", SPLIT_IRR_MS))
+    estimate = DETECTORS.spec(detector).change_estimate
+    if estimate is not None:  # prepared once: the same for every pass
+        prepared = estimate.prepare(beats, fs, stream_params)
     parts = []
     n_elements = None
-    memo = streams if stream != "ecg" else None  # beat streams have no first difference: not in the key
+    memo = streams if STREAMS[stream].source == "beats" else None  # beat streams have no first difference: not in the key
     diff = bool(grid.get("diff", False))
     for wi, window in enumerate(progress(windows, f"{detector} {stream} windows")):
         key = (stream, float(window), tuple(sorted(stream_params.items())))
@@ -97,10 +97,7 @@ def sweep(
         for ti, threshold in enumerate(thresholds):
             a, c, direction = detect_changes(detector, values, semantics, source=source, **params, **{tname: threshold})
             alarm = positions[a]
-            if detector == "hysteresis":
-                change = split_changes(beat_samples, z, alarm, direction, int(window) + resolved["dwell"])
-            else:
-                change = positions[c]
+            change = positions[c] if estimate is None else estimate.changes(prepared, alarm, direction, window, resolved)
             for gi, gap in enumerate(gaps):
                 keep = thin_mask(alarm, gap)
                 parts.append(((ti * n_w + wi) * n_g + gi, alarm[keep], change[keep], direction[keep]))
@@ -132,8 +129,7 @@ def sweep(
         ],
         "n_elements": int(n_elements),
         "diff": diff,
-        "change_estimate": "best split of the per-beat irregularity" if detector == "hysteresis"
-        else "the detector's own",
+        "change_estimate": "the detector's own" if estimate is None else estimate.description,
         "columns": TIMES,
     }
     return det, meta
@@ -142,16 +138,17 @@ def sweep(
 def stream_tables(stream: str, path) -> dict:
     """The table that ``stream`` reads from ``path`` (tidy columns for ``ecg``, beat samples otherwise),
     keyed as :func:`sweep` takes it."""
-    if stream == "ecg":
+    if STREAMS.spec(stream).source == "tidy":
         return {"tidy": pd.read_parquet(path, columns=["sample", "ecg"])}
     return {"beats": pd.read_parquet(path, columns=["sample"])}
 
 
 def read_record_tables(stream: str, tidy_path=None, beats_path=None):
     """The tables that ``stream`` needs (tidy for ``ecg``, beats otherwise) and the record's metadata."""
-    path = tidy_path if stream == "ecg" else beats_path
+    kind = STREAMS.spec(stream).source
+    path = tidy_path if kind == "tidy" else beats_path
     if path is None:
-        raise InputError("record", f"the {stream} stream needs a {'tidy' if stream == 'ecg' else 'beats'} table")
+        raise InputError("record", f"the {stream} stream needs a {kind} table")
     meta = read_metadata(path)
     if "fs" not in meta:
         raise InputError(path, "metadata has no sampling rate 'fs'")
@@ -175,7 +172,7 @@ def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_
         fs=float(rec["fs"]),
         semantics=setup.get("semantics", "river"),
         params=setup.get("params") or {},
-        source=str(tidy_path if stream == "ecg" else beats_path),
+        source=str(tidy_path if STREAMS[stream].source == "tidy" else beats_path),
         streams=streams,
         **tables,
     )

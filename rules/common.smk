@@ -7,19 +7,21 @@ import json
 import re
 from pathlib import Path
 
-from snakemake.utils import validate
-
-from ecgflow.config_check import check_config, typed_overrides
+from ecgflow.config_check import check_config, typed_overrides, validate_config
 from ecgflow.evaluation import evaluation_settings
+from ecgflow.extensions import extensions_hash, load_extensions
 from ecgflow.record_jobs.detect import record_setups
 from ecgflow.parquet import read_metadata
 from ecgflow.plan import dataset_plan
 from ecgflow.sources import selected_datasets, signal_files
+from ecgflow.streams import STREAMS
 from ecgflow.training.targets import FIGURE_TITLES, figure_outputs
 
 typed_overrides(config, f"{workflow.basedir}/config/schema/config.schema.yaml")
-validate(config, "../config/schema/config.schema.yaml", set_default=True)
+validate_config(config, f"{workflow.basedir}/config/schema/config.schema.yaml")
+load_extensions(config["extensions"])
 check_config(config)
+EXTENSIONS = extensions_hash(config["extensions"])
 
 DATASETS = {
     name: dataset_plan(spec, config["detectors"], config["demo"]["n_records"])
@@ -208,14 +210,9 @@ def detect_setups(wildcards):
 
 
 def detect_inputs(wildcards):
-    """The tidy signal when the ecg stream runs on the record, the beats table when a beat stream does."""
-    streams = {s for _, s in plan_of(wildcards).pairs[wildcards.record]}
-    inputs = {}
-    if "ecg" in streams:
-        inputs["tidy"] = f"results/{wildcards.dataset}/tidy/{wildcards.record}.parquet"
-    if streams - {"ecg"}:
-        inputs["beats"] = f"results/{wildcards.dataset}/beats/{wildcards.record}.parquet"
-    return inputs
+    """The tables that the record's streams read: the tidy signal (ecg), the beats (every beat stream)."""
+    kinds = {STREAMS[s].source for _, s in plan_of(wildcards).pairs[wildcards.record]}
+    return {kind: f"results/{wildcards.dataset}/{kind}/{wildcards.record}.parquet" for kind in sorted(kinds)}
 
 
 def score_inputs(wildcards):

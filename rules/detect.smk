@@ -20,5 +20,6 @@ rule detect_record:
         dataset=lambda w: w.dataset,
         setups=detect_setups,
         code=code_hash("scripts/detect.py"),
+        extensions=EXTENSIONS,
     script:
         "../scripts/detect.py"

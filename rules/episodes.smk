@@ -29,6 +29,7 @@ rule episode_tables:
         dataset=lambda w: w.dataset,
         settings=canonical(EPISODES),
         code=code_hash("scripts/episode_tables.py"),
+        extensions=EXTENSIONS,
     script:
         "../scripts/episode_tables.py"
 
@@ -67,6 +68,7 @@ rule episode_figure:
     params:
         labelled=lambda w: w.dataset in SCORED,
         code=code_hash("scripts/episode_figure.py"),
+        extensions=EXTENSIONS,
     script:
         "../scripts/episode_figure.py"
 

@@ -27,5 +27,6 @@ rule score_record:
         evaluation=lambda w: EVALUATION_PARAMS[w.dataset],
         config_hash=lambda w: config_hash(detect_setups(w), EVALUATION[w.dataset]),
         code=code_hash("scripts/evaluate.py"),
+        extensions=EXTENSIONS,
     script:
         "../scripts/evaluate.py"

@@ -81,6 +81,7 @@ rule report_figures:
     params:
         evaluation=lambda w: EVALUATION_PARAMS[w.dataset],
         code=code_hash("scripts/report_figures.py"),
+        extensions=EXTENSIONS,
     script:
         "../scripts/report_figures.py"
 

@@ -4,10 +4,12 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
 
+from ecgflow.extensions import load_extensions
 from ecgflow.logs import log_to
 from ecgflow.record_jobs.detect import write_detections
 
 with log_to(snakemake.log[0]):
+    load_extensions(snakemake.config["extensions"])
     p = snakemake.params
     table = write_detections(p.setups, snakemake.output[0], dataset=p.dataset, record=snakemake.wildcards.record,
                              tidy_path=snakemake.input.get("tidy"), beats_path=snakemake.input.get("beats"))

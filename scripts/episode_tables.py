@@ -7,9 +7,11 @@ sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, w
 import pandas as pd
 
 from ecgflow.episodes import pick_configuration, study_origin, study_tolerance, write_episode_tables
+from ecgflow.extensions import load_extensions
 from ecgflow.logs import log_to
 
 with log_to(snakemake.log[0]):
+    load_extensions(snakemake.config["extensions"])
     settings, inputs = snakemake.params.settings, snakemake.input
     configuration, origin = settings["configuration"], {"config": "episodes.configuration"}
     if not configuration:

@@ -6,10 +6,12 @@ import sys
 
 sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, whatever environment runs this
 
+from ecgflow.extensions import load_extensions
 from ecgflow.logs import log_to
 from ecgflow.record_jobs.score import write_metrics
 
 with log_to(snakemake.log[0]):
+    load_extensions(snakemake.config["extensions"])
     p = snakemake.params
     metrics = write_metrics(snakemake.input.detections, snakemake.input.events, json.loads(p.evaluation),
                             snakemake.output[0], {"dataset": p.dataset, "config_hash": p.config_hash},

@@ -110,6 +110,19 @@ def test_workflow_rejects_unknown_dataset(tmp_path):
     assert "dataset" in proc.stdout and "nope" in proc.stdout
 
 
+def test_a_misspelled_key_gets_a_few_lines_naming_it_and_the_valid_names(tmp_path):
+    proc = snakemake(workdir_with_config(tmp_path, recrods=["100"]), "-n", check=False)
+    assert proc.returncode != 0
+    assert "config key 'recrods': unknown key; did you mean 'records'? valid keys here: data_dir, dataset," in proc.stdout
+    assert len(proc.stdout.splitlines()) < 10 and "Failed validating" not in proc.stdout
+
+
+def test_a_wrong_dataset_entry_names_its_key(tmp_path):
+    proc = snakemake(workdir_with_config(tmp_path, dataset="mine", datasets={"mine": {"beats": "detect", "formt": "edf"}}),
+                     "-n", check=False)
+    assert proc.returncode != 0 and "config key 'datasets.mine.formt': unknown key; did you mean 'format'?" in proc.stdout
+
+
 def test_workflow_rejects_grid_value_of_wrong_type(tmp_path):
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config["detectors"]["adwin"]["streams"]["rr"]["threshold"]["values"] = [0.002, "big"]

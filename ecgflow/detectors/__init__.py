@@ -23,11 +23,15 @@ change estimate and direction (+1 into the high state, -1 back, 0 for a detector
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
 
+from ..changetime import BestSplit
 from ..errors import ConfigError, InputError
+from ..registry import Registry
 from .adwin import adwin_river, adwin_skmultiflow
 from .ddm import ddm_river, ddm_skmultiflow
 from .pagehinkley import MODES, pagehinkley_river, pagehinkley_skmultiflow
@@ -74,9 +78,80 @@ _ANY = _float(-math.inf, math.inf)
 _NONNEG = _float(0.0, math.inf, low_open=False)
 _POS = _float(0.0, math.inf)
 
-# detector -> semantics -> parameter -> (default, check); order = the kernel's argument order
-_SPECS = {
-    "adwin": {
+
+@dataclass(frozen=True)
+class Detector:
+    """What ecgflow needs to know of a change detector, registered with :func:`register_detector`.
+
+    ``params``: semantics -> {parameter: (default, check)} (``check(key, value)`` returns the value or
+    raises :class:`ConfigError`); ``run(x, params, semantics)`` returns ``(alarm, change, direction)``
+    (int64 element indices where it fired and of its change estimates, int8 directions: +1 into the high
+    state, -1 back, 0 without states); ``threshold``: the parameter the grid sweeps; ``streams``: the
+    streams it runs on; ``binary``: it needs a 0/1 stream; ``two_state``: its directions make episodes;
+    ``change_estimate``: an estimate that replaces the kernel's own (see :mod:`ecgflow.changetime`);
+    ``check(params)``: a check across parameters.
+    """
+
+    name: str
+    params: dict
+    run: Callable
+    threshold: str
+    streams: tuple
+    binary: bool = False
+    two_state: bool = False
+    change_estimate: object = None
+    check: Callable | None = None
+
+
+DETECTORS = Registry("detector")
+BINARY = DETECTORS.view("name", lambda d: d.binary)  # detectors of 0/1 streams
+TWO_STATE = DETECTORS.view("name", lambda d: d.two_state)
+
+
+def register_detector(detector: Detector, replace: bool = False) -> Detector:
+    """Make ``detector`` known to the grid, the sweep, the config check and the command line."""
+    missing = sorted(set(SEMANTICS) - set(detector.params))
+    if missing:
+        raise ValueError(f"detector {detector.name!r}: no parameters for semantics {missing}")
+    return DETECTORS.register(detector, replace)
+
+
+def _one_state(kernel):
+    """``run`` of a kernel returning ``(alarm, change)``: every direction 0."""
+
+    def run(x, p, semantics):
+        alarm, change = kernel(x, p, semantics)
+        return alarm, change, np.zeros(alarm.size, dtype=np.int8)
+
+    return run
+
+
+def _adwin(x, p, semantics):
+    if semantics == "river":
+        return adwin_river(x, p["delta"], p["clock"], p["max_buckets"], p["min_window_length"], p["grace_period"])
+    return adwin_skmultiflow(x, p["delta"])
+
+
+def _pagehinkley(x, p, semantics):
+    if semantics == "river":
+        return pagehinkley_river(x, p["min_instances"], p["delta"], p["threshold"], p["alpha"], MODES[p["mode"]])
+    return pagehinkley_skmultiflow(x, p["min_instances"], p["delta"], p["threshold"], p["alpha"])
+
+
+def _ddm(x, p, semantics):
+    kernel = ddm_river if semantics == "river" else ddm_skmultiflow
+    return kernel(x, p["warm_start"], p["drift_threshold"])
+
+
+def _cusum_check(p):
+    if not p["p0"] < p["p1"]:
+        raise ConfigError("p1", f"must be above p0 ({p['p0']}), got {p['p1']!r}")
+
+
+_LEVEL_STREAMS = ("ecg", "rr", "drr", "cosen", "pirr", "nrmssd")
+register_detector(Detector(
+    "adwin",
+    {
         "river": {
             "delta": (0.002, _DELTA),
             "clock": (32, _int(1)),
@@ -86,7 +161,11 @@ _SPECS = {
         },
         "skmultiflow": {"delta": (0.002, _DELTA)},
     },
-    "pagehinkley": {
+    _one_state(_adwin), "delta", _LEVEL_STREAMS,
+))
+register_detector(Detector(
+    "pagehinkley",
+    {
         "river": {
             "min_instances": (30, _int(0)),
             "delta": (0.005, _NONNEG),
@@ -102,35 +181,27 @@ _SPECS = {
             "mode": ("up", _choice({"up"})),
         },
     },
-    "ddm": {
-        sem: {
-            "warm_start": (30, _int(0)),
-            "warning_threshold": (2.0, _POS),
-            "drift_threshold": (3.0, _POS),
-        }
-        for sem in SEMANTICS
-    },
-    "hysteresis": {
-        sem: {
-            "hi": (-1.0, _ANY),
-            "band": (1.0, _NONNEG),  # lo = hi - band
-            "dwell": (12, _int(1)),
-        }
-        for sem in SEMANTICS
-    },
-    "cusum": {
-        sem: {
-            "h": (8.0, _POS),
-            "p0": (0.2, _DELTA),
-            "p1": (0.8, _DELTA),
-        }
-        for sem in SEMANTICS
-    },
-}
-BINARY = ("ddm", "cusum")  # detectors of 0/1 streams
-TWO_STATE = ("hysteresis", "cusum")
-
-DETECTORS = tuple(_SPECS)
+    _one_state(_pagehinkley), "threshold", _LEVEL_STREAMS,
+))
+register_detector(Detector(
+    "ddm",
+    {sem: {"warm_start": (30, _int(0)), "warning_threshold": (2.0, _POS), "drift_threshold": (3.0, _POS)}
+     for sem in SEMANTICS},
+    _one_state(_ddm), "drift_threshold", ("irr",), binary=True,
+))
+register_detector(Detector(
+    "hysteresis",
+    {sem: {"hi": (-1.0, _ANY), "band": (1.0, _NONNEG), "dwell": (12, _int(1))} for sem in SEMANTICS},  # lo = hi - band
+    lambda x, p, semantics: hysteresis(x, p["hi"], p["hi"] - p["band"], p["dwell"]),
+    "hi", ("drr", "cosen", "pirr", "nrmssd"),  # irregularity statistics: high = irregular
+    two_state=True, change_estimate=BestSplit(),
+))
+register_detector(Detector(
+    "cusum",
+    {sem: {"h": (8.0, _POS), "p0": (0.2, _DELTA), "p1": (0.8, _DELTA)} for sem in SEMANTICS},
+    lambda x, p, semantics: cusum(x, p["p0"], p["p1"], p["h"]),
+    "h", ("irr",), binary=True, two_state=True, check=_cusum_check,
+))
 
 
 def resolve_params(name: str, semantics: str = "river", params: dict | None = None) -> dict:
@@ -139,11 +210,10 @@ def resolve_params(name: str, semantics: str = "river", params: dict | None = No
     Raises :class:`ConfigError` naming the unknown detector, semantics or parameter, or the
     parameter whose value is out of range.
     """
-    if name not in _SPECS:
-        raise ConfigError("detector", f"unknown detector {name!r}; choose one of {list(DETECTORS)}")
+    detector = DETECTORS.spec(name)
     if semantics not in SEMANTICS:
         raise ConfigError("semantics", f"unknown semantics {semantics!r}; choose one of {list(SEMANTICS)}")
-    spec = _SPECS[name][semantics]
+    spec = detector.params[semantics]
     params = dict(params or {})
     unknown = sorted(set(params) - set(spec))
     if unknown:
@@ -151,8 +221,8 @@ def resolve_params(name: str, semantics: str = "river", params: dict | None = No
             unknown[0], f"not a parameter of {name} ({semantics} semantics); parameters: {list(spec)}"
         )
     out = {key: check(key, params.get(key, default)) for key, (default, check) in spec.items()}
-    if name == "cusum" and not out["p0"] < out["p1"]:
-        raise ConfigError("p1", f"must be above p0 ({out['p0']}), got {out['p1']!r}")
+    if detector.check is not None:
+        detector.check(out)
     return out
 
 
@@ -182,30 +252,8 @@ def detect_changes(name: str, x, semantics: str = "river", source: str = "stream
     ``source`` names the stream in error messages (e.g. the file it came from).
     """
     p = resolve_params(name, semantics, params)
-    x = check_stream(x, binary=name in BINARY, source=source)
-    if name == "hysteresis":
-        return hysteresis(x, p["hi"], p["hi"] - p["band"], p["dwell"])
-    if name == "cusum":
-        return cusum(x, p["p0"], p["p1"], p["h"])
-    if name == "adwin":
-        if semantics == "river":
-            alarm, change = adwin_river(
-                x, p["delta"], p["clock"], p["max_buckets"], p["min_window_length"], p["grace_period"]
-            )
-        else:
-            alarm, change = adwin_skmultiflow(x, p["delta"])
-    elif name == "pagehinkley":
-        if semantics == "river":
-            alarm, change = pagehinkley_river(
-                x, p["min_instances"], p["delta"], p["threshold"], p["alpha"], MODES[p["mode"]]
-            )
-        else:
-            alarm, change = pagehinkley_skmultiflow(x, p["min_instances"], p["delta"], p["threshold"], p["alpha"])
-    elif semantics == "river":
-        alarm, change = ddm_river(x, p["warm_start"], p["drift_threshold"])
-    else:
-        alarm, change = ddm_skmultiflow(x, p["warm_start"], p["drift_threshold"])
-    return alarm, change, np.zeros(alarm.size, dtype=np.int8)
+    x = check_stream(x, binary=DETECTORS[name].binary, source=source)
+    return DETECTORS[name].run(x, p, semantics)
 
 
 def detect(name: str, x, semantics: str = "river", source: str = "stream", **params) -> np.ndarray:

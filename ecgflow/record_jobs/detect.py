@@ -9,7 +9,7 @@ import pyarrow as pa
 from ..errors import InputError
 from ..grid import canonical_stream_grid, split_stream_spec
 from ..parquet import write_parquet
-from ..streams import BEAT_STREAMS
+from ..streams import BEAT_STREAMS, STREAMS
 from ..sweep import read_record_tables, sweep_record
 from . import pair_key, split_key
 
@@ -49,7 +49,7 @@ def detect_record(setups: dict, *, dataset: str, record: str, tidy_path=None, be
     tables, runs, loaded, beat_streams = [], {}, {}, {}
     for key in sorted(setups, key=split_key):
         detector, stream = split_key(key)
-        kind = "tidy" if stream == "ecg" else "beats"  # each input is read once, whatever pairs use it
+        kind = STREAMS[stream].source  # each input is read once, whatever pairs use it
         if kind not in loaded:
             loaded[kind] = read_record_tables(stream, tidy_path, beats_path)
         det, meta = sweep_record(detector, stream, setups[key], tidy_path=tidy_path, beats_path=beats_path,
