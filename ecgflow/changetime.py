@@ -12,6 +12,13 @@ The estimate is the beat that ends the first RR interval of the new regime: ``t`
 difference at ``t - 1`` straddles the change, so the first regular interval ends at ``t - 1``).
 Splitting a longer stretch (back to where the statistic last left the old state's side) was tried on
 afdb and mitdb: as good at 2-4 s tolerances, worse at 10-30 s (more estimates before the change).
+
+On the learned ``p_af`` stream (:class:`ProbabilitySplit`) the same split runs on the per-beat
+probabilities themselves (unsmoothed) over the last ``window + dwell + PROBABILITY_MARGIN`` beats, and
+the estimate is the first beat of the later segment in either direction.
+
+A detector registration carries one estimate for all its streams, or a :class:`ByStream` that picks
+one per stream (the sweep asks it with :meth:`ByStream.for_stream`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from numba import njit
 from .streams import irregular_beats
 
 SPLIT_IRR_MS = 50.0  # default |dRR| threshold of the per-beat irregularity (pNN50's)
+PROBABILITY_MARGIN = 16  # beats searched beyond window + dwell on the p_af stream
 
 
 @njit(cache=True)
@@ -48,7 +56,7 @@ def _best_split(z, lo, hi, up):
 
 
 @njit(cache=True)
-def _split_all(z, alarm, direction, span):
+def _split_all(z, alarm, direction, span, down_shift=1):
     out = np.empty(alarm.shape[0], dtype=np.int64)
     for i in range(alarm.shape[0]):
         hi = alarm[i]
@@ -56,7 +64,7 @@ def _split_all(z, alarm, direction, span):
         if hi > lo:
             up = direction[i] > 0
             t = _best_split(z, lo, hi, up)
-            out[i] = t if up else t - 1
+            out[i] = t if up else t - down_shift
         else:
             out[i] = hi
     return out
@@ -92,3 +100,39 @@ class BestSplit:
         ``window + dwell`` beats before each."""
         samples, z = prepared
         return split_changes(samples, z, alarm_samples, direction, int(window) + params["dwell"])
+
+
+class ProbabilitySplit:
+    """The change estimate on a probability stream (``p_af``): the best split of the per-beat
+    probabilities (see the module docstring); the first beat of the new regime in either direction."""
+
+    description = "best split of the per-beat probabilities"
+
+    def __init__(self, column: str = "p_af", margin: int = PROBABILITY_MARGIN):
+        self.column, self.margin = column, int(margin)
+
+    def prepare(self, table, fs: float, stream_params: dict):
+        """The beat samples of the record's probability table and the probabilities."""
+        return table["sample"].to_numpy(np.int64), table[self.column].to_numpy(np.float64)
+
+    def changes(self, prepared, alarm_samples, direction, window, params: dict) -> np.ndarray:
+        samples, p = prepared
+        at = np.searchsorted(samples, np.asarray(alarm_samples, dtype=np.int64))
+        span = int(window) + int(params["dwell"]) + self.margin
+        return samples[_split_all(p, at.astype(np.int64), np.asarray(direction, dtype=np.int8), span, 0)]
+
+
+class ByStream:
+    """Change estimates by stream: ``mapping`` (stream -> estimate) and ``default`` for the other streams
+    (None: the kernel's own)."""
+
+    def __init__(self, mapping: dict, default=None):
+        self.mapping, self.default = dict(mapping), default
+
+    def for_stream(self, stream: str):
+        return self.mapping.get(stream, self.default)
+
+
+def estimate_for(estimate, stream: str):
+    """The estimate that a registration's ``change_estimate`` gives ``stream`` (None: the kernel's own)."""
+    return estimate.for_stream(stream) if hasattr(estimate, "for_stream") else estimate

@@ -21,6 +21,7 @@ class DatasetPlan:
     records: tuple
     signal_records: tuple
     pairs: dict
+    rhythm: bool = True  # whether the rhythm model's streams run here
 
     @property
     def name(self) -> str:
@@ -40,8 +41,10 @@ class DatasetPlan:
         return self.spec.generated or Path(self.raw).is_dir()
 
 
-def dataset_plan(spec: DatasetSpec, detectors: dict, n_demo_records: int) -> DatasetPlan:
-    """The plan of dataset ``spec``; the record list of a missing folder is empty (``download`` fills it)."""
+def dataset_plan(spec: DatasetSpec, detectors: dict, n_demo_records: int, rhythm_source: str | None = None) -> DatasetPlan:
+    """The plan of dataset ``spec``; the record list of a missing folder is empty (``download`` fills it).
+    The rhythm model's streams run where a model can score the records: on a labelled dataset, or on
+    any with ``rhythm_source`` (``train.rhythm.source_dataset``)."""
     if spec.generated:
         raw = f"results/{spec.name}/raw"
         records = signal = demo_record_names(n_demo_records)
@@ -55,5 +58,6 @@ def dataset_plan(spec: DatasetSpec, detectors: dict, n_demo_records: int) -> Dat
             raise ConfigError(f"datasets.{spec.name}.records", f"{unknown} not found in {raw}")
         records = [r for r in records if r in spec.records]
         signal = [r for r in signal if r in spec.records]
-    pairs = {r: record_pairs(detectors, r in signal) for r in records}
-    return DatasetPlan(spec, raw, tuple(records), tuple(signal), pairs)
+    rhythm = spec.labelled or rhythm_source is not None
+    pairs = {r: record_pairs(detectors, r in signal, rhythm) for r in records}
+    return DatasetPlan(spec, raw, tuple(records), tuple(signal), pairs, rhythm)

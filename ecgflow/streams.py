@@ -1,4 +1,4 @@
-"""Detector input streams built from a record's tidy and beats tables.
+"""Detector input streams built from a record's tidy, beats and other per-record tables.
 
 Every builder returns ``(values, positions)``: float64 values and, for each value, the int64 record
 sample index it belongs to, so that a detection at stream index ``i`` is reported at ``positions[i]``.
@@ -28,6 +28,13 @@ last beat; a position whose window is not yet full yields no value:
 Beats: every row of the beats table is used, including beat symbols outside the AAMI classes: each is
 a detected QRS complex, and dropping one would merge two RR intervals into one long interval.
 
+A learned stream:
+
+- ``p_af``: the rhythm model's probability that beat ``k`` is in AF or flutter (read from the
+  record's ``rhythm`` table, ``results/{dataset}/rhythm/{record}.parquet``: columns sample, p_af; see
+  :mod:`ecgflow.training.rhythm`), computed from the RR intervals up to beat ``k`` only, then a causal
+  moving average of the last ``smooth`` probabilities (the window axis; 1: none).
+
 Moving averages use float64 cumulative sums: value ``i`` is ``(c[i] - c[i - w]) / w``; the detectors
 and any reference run on these same values.
 """
@@ -35,6 +42,7 @@ and any reference run on these same values.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -54,7 +62,10 @@ class Stream:
 
     ``build(table, fs, window, params, source)`` returns ``(values, positions)`` (see the module
     docstring) from the record's ``source`` table (``"beats"``: a beats table with a ``sample`` column;
-    ``"tidy"``: the signal table); ``window``: the name of its window axis in the grid;
+    ``"tidy"``: the signal table; any other name ``kind``: the per-record table
+    ``results/{dataset}/<kind>/{record}.parquet`` that a rule writes, with the sampling rate ``fs`` in
+    its metadata); ``columns``: the columns it reads from that table (default: ``sample`` and, for
+    ``tidy``, ``ecg``); ``window``: the name of its window axis in the grid;
     ``integer_window``: the window counts elements (else it is a number such as a threshold in ms);
     ``min_window``: its smallest window; ``params``: its fixed parameters and their defaults (each > 0,
     grid key ``stream_params``); ``diff``: it has the first-difference option (``build`` then takes
@@ -69,6 +80,12 @@ class Stream:
     min_window: int = 1
     params: dict = field(default_factory=dict)
     diff: bool = False
+    columns: tuple = ()
+
+    @property
+    def read_columns(self) -> list:
+        """The columns read from the stream's ``source`` table."""
+        return list(self.columns or (("sample", "ecg") if self.source == "tidy" else ("sample",)))
 
 
 STREAMS = Registry("stream")
@@ -91,8 +108,8 @@ INTEGER_WINDOWS = _IntegerWindows()
 def register_stream(stream: Stream, replace: bool = False) -> Stream:
     """Make ``stream`` known to the grid, the sweep and the config check (a detector runs on it once its
     registration lists it in ``streams``)."""
-    if stream.source not in ("beats", "tidy"):
-        raise ValueError(f"stream {stream.name!r}: source must be 'beats' or 'tidy', got {stream.source!r}")
+    if not isinstance(stream.source, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", stream.source):
+        raise ValueError(f"stream {stream.name!r}: source must name a per-record table folder, got {stream.source!r}")
     return STREAMS.register(stream, replace)
 
 
@@ -244,20 +261,37 @@ def window_stream(kind: str, beats: pd.DataFrame, fs: float, w: int, p: dict, so
     return values, pos[w - 1 :]
 
 
-def build_stream(kind: str, window, *, tidy=None, beats=None, fs=None, diff=False, params=None, source="record"):
+def build_stream(kind: str, window, *, tidy=None, beats=None, fs=None, diff=False, params=None, source="record",
+                 tables: dict | None = None, **more_tables):
     """The stream ``kind`` (a registered :class:`Stream`) of a record with its window parameter (``ma_window``,
-    ``irr_ms``, ``w``, ...) and its fixed ``params``."""
+    ``irr_ms``, ``w``, ...) and its fixed ``params``; ``tables``: the record's tables by source kind
+    (``tidy``, ``beats`` and any other kind may also be passed on their own, e.g. ``rhythm=table``)."""
     spec = STREAMS.spec(kind, "stream")
     params = resolve_stream_params(kind, params)
     if diff and not spec.diff:
         raise ConfigError("diff", f"only the ecg stream has a first-difference option, not {kind!r}")
+    tables = {**(tables or {}), **more_tables, **{k: v for k, v in (("tidy", tidy), ("beats", beats)) if v is not None}}
+    table = tables.get(spec.source)
     if spec.source == "tidy":
-        if tidy is None:
+        if table is None:
             raise InputError(source, f"the {kind} stream needs a tidy signal table (annotation-only record?)")
-        return spec.build(tidy, fs, window, params, source, diff=diff) if spec.diff else spec.build(tidy, fs, window, params, source)
-    if beats is None or fs is None:
-        raise InputError(source, f"the {kind} stream needs a beats table and its sampling rate")
-    return spec.build(beats, fs, window, params, source)
+        return spec.build(table, fs, window, params, source, diff=diff) if spec.diff else spec.build(table, fs, window, params, source)
+    if table is None or fs is None:
+        raise InputError(source, f"the {kind} stream needs a {spec.source} table and its sampling rate")
+    return spec.build(table, fs, window, params, source)
+
+
+def p_af_stream(table: pd.DataFrame, fs: float, smooth: int, source="rhythm"):
+    """The ``p_af`` stream of a record's rhythm table (see the module docstring)."""
+    w = _window(smooth, "smooth")
+    for col in ("sample", "p_af"):
+        if col not in table.columns:
+            raise InputError(source, f"rhythm table has no {col!r} column")
+    pos = _beat_samples(table, source)
+    p = table["p_af"].to_numpy(np.float64)
+    if p.size < w:
+        raise InputError(source, f"{p.size} probabilities: too few for smooth={w}")
+    return moving_average(p, w), pos[w - 1 :]
 
 
 register_stream(Stream("ecg", "ma_window", lambda tidy, fs, w, p, source, diff=False: ecg_stream(tidy, w, diff, source),
@@ -269,3 +303,5 @@ register_stream(Stream("irr", "irr_ms", lambda beats, fs, w, p, source: irr_stre
 register_stream(Stream("cosen", "w", partial(window_stream, "cosen"), min_window=3, params={"r": 0.03}))
 register_stream(Stream("pirr", "w", partial(window_stream, "pirr"), params={"irr_ms": 50.0}))
 register_stream(Stream("nrmssd", "w", partial(window_stream, "nrmssd"), min_window=2))
+register_stream(Stream("p_af", "smooth", lambda table, fs, w, p, source: p_af_stream(table, fs, w, source),
+                       source="rhythm", columns=("sample", "p_af")))

@@ -8,17 +8,20 @@ Each detection has two times: ``alarm_sample``, the record sample of the stream 
 detector fired, and ``change_sample``, its estimate of when the regime changed: the sample of the
 element its kernel reports (ADWIN: first element of the window it keeps; Page-Hinkley, CUSUM: the
 element after the last extreme/zero of the statistic that fired; DDM: the element after its minimum
-of p + s), unless the detector's registration carries a change estimate of its own (``hysteresis``:
-the best split of the per-beat irregularity in the last ``window + dwell`` beats before the alarm,
-:mod:`ecgflow.changetime`). ``direction``: +1
+of p + s), unless the detector's registration carries a change estimate of its own for the stream
+(``hysteresis``: the best split of the per-beat irregularity in the last ``window + dwell`` beats
+before the alarm; on ``p_af`` that of the probabilities, :mod:`ecgflow.changetime`). ``direction``: +1
 into the high (irregular) state, -1 back, 0 for a detector without a state.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from .changetime import estimate_for
 from .detectors import DETECTORS, detect_changes, resolve_params
 from .errors import ConfigError, InputError
 from .grid import canonical_stream_grid, expand_grid, min_gap_samples, thin_mask
@@ -49,12 +52,15 @@ def sweep(
     beats: pd.DataFrame | None = None,
     source: str = "record",
     streams: dict | None = None,
+    tables: dict | None = None,
+    **more_tables,
 ) -> tuple[pd.DataFrame, dict]:
     """Detections of ``detector`` on ``stream`` for every combination of the canonical ``grid``.
 
     ``streams``: a memo of built beat streams shared by the sweeps of one record, so that detectors on
     the same stream build it once (keyed by stream, window and stream params; its arrays read-only).
-    ecg streams are not kept: a value per sample, hundreds of MB on a long record.
+    ecg streams are not kept: a value per sample, hundreds of MB on a long record. ``tables``: the record's
+    tables by source kind (``tidy``, ``beats``, ``rhythm``, ...), besides ``tidy`` and ``beats``.
 
     Returns ``(detections, metadata)``: columns combo_id, threshold, window, min_gap_s, alarm_sample,
     change_sample, direction (sorted by combo_id, alarm_sample), and metadata keys detector, stream,
@@ -74,19 +80,19 @@ def sweep(
     windowed = grid["window"]["name"] in INTEGER_WINDOWS
     gaps = [min_gap_samples(g, fs) for g in grid["min_gap_s"]]
     n_w, n_g = len(windows), len(gaps)
-    estimate = DETECTORS.spec(detector).change_estimate
+    tables = {**(tables or {}), **more_tables, **{k: v for k, v in (("tidy", tidy), ("beats", beats)) if v is not None}}
+    estimate = estimate_for(DETECTORS.spec(detector).change_estimate, stream)
     if estimate is not None:  # prepared once: the same for every pass
-        prepared = estimate.prepare(beats, fs, stream_params)
+        prepared = estimate.prepare(tables.get(STREAMS.spec(stream).source), fs, stream_params)
     parts = []
     n_elements = None
-    memo = streams if STREAMS[stream].source == "beats" else None  # beat streams have no first difference: not in the key
+    memo = streams if STREAMS[stream].source != "tidy" else None  # only ecg has a first difference: not in the key
     diff = bool(grid.get("diff", False))
     for wi, window in enumerate(progress(windows, f"{detector} {stream} windows")):
         key = (stream, float(window), tuple(sorted(stream_params.items())))
         built = memo.get(key) if memo is not None else None
         if built is None:
-            built = build_stream(stream, window, tidy=tidy, beats=beats, fs=fs, diff=diff, params=stream_params,
-                                 source=source)
+            built = build_stream(stream, window, fs=fs, diff=diff, params=stream_params, source=source, tables=tables)
             if memo is not None:
                 for array in built:
                     array.flags.writeable = False
@@ -136,17 +142,34 @@ def sweep(
 
 
 def stream_tables(stream: str, path) -> dict:
-    """The table that ``stream`` reads from ``path`` (tidy columns for ``ecg``, beat samples otherwise),
-    keyed as :func:`sweep` takes it."""
-    if STREAMS.spec(stream).source == "tidy":
-        return {"tidy": pd.read_parquet(path, columns=["sample", "ecg"])}
-    return {"beats": pd.read_parquet(path, columns=["sample"])}
+    """The table that ``stream`` reads from ``path`` (the columns its :class:`~ecgflow.streams.Stream`
+    declares: tidy sample and ecg for ``ecg``, beat samples for the beat streams), keyed by its source."""
+    spec = STREAMS.spec(stream)
+    return {spec.source: pd.read_parquet(path, columns=spec.read_columns)}
 
 
-def read_record_tables(stream: str, tidy_path=None, beats_path=None):
-    """The tables that ``stream`` needs (tidy for ``ecg``, beats otherwise) and the record's metadata."""
+def _paths(tidy_path=None, beats_path=None, paths: dict | None = None) -> dict:
+    return {**(paths or {}), **{k: v for k, v in (("tidy", tidy_path), ("beats", beats_path)) if v is not None}}
+
+
+def _sibling(paths: dict, kind: str):
+    """The record's ``kind`` table beside its beats or tidy table in the results layout
+    (``results/{dataset}/<kind>/{record}.parquet``), for callers that pass only those two; None if absent."""
+    for known in ("beats", "tidy"):
+        if paths.get(known) is not None:
+            path = Path(paths[known])
+            candidate = path.parent.parent / kind / path.name
+            if path.parent.name == known and candidate.exists():
+                return candidate
+    return None
+
+
+def read_record_tables(stream: str, tidy_path=None, beats_path=None, paths: dict | None = None):
+    """The table that ``stream`` needs (from ``paths``: source kind -> file, or ``tidy_path``/``beats_path``)
+    and the record's metadata."""
     kind = STREAMS.spec(stream).source
-    path = tidy_path if kind == "tidy" else beats_path
+    paths = _paths(tidy_path, beats_path, paths)
+    path = paths.get(kind) or _sibling(paths, kind)
     if path is None:
         raise InputError("record", f"the {stream} stream needs a {kind} table")
     meta = read_metadata(path)
@@ -156,14 +179,16 @@ def read_record_tables(stream: str, tidy_path=None, beats_path=None):
 
 
 def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_path=None, loaded=None,
-                 streams: dict | None = None):
+                 streams: dict | None = None, paths: dict | None = None):
     """:func:`sweep` of one record's files with a detector's config ``setup`` (semantics, params, grid).
 
     The metadata also carries the record's dataset, record name and n_samples (when its input has them).
-    ``loaded``: the result of :func:`read_record_tables` for this stream, when the caller has read it;
-    ``streams``: the record's memo of built streams (see :func:`sweep`).
+    ``paths``: source kind -> file (besides ``tidy_path`` and ``beats_path``); ``loaded``: the result of
+    :func:`read_record_tables` for this stream, when the caller has read it; ``streams``: the record's
+    memo of built streams (see :func:`sweep`). A change estimate reads the stream's own table.
     """
-    tables, rec = loaded or read_record_tables(stream, tidy_path, beats_path)
+    paths = _paths(tidy_path, beats_path, paths)
+    tables, rec = loaded or read_record_tables(stream, paths=paths)
     grid = canonical_stream_grid(setup["grid"], detector, stream, key=f"detectors.{detector}.streams.{stream}")
     det, meta = sweep(
         detector,
@@ -172,9 +197,9 @@ def sweep_record(detector: str, stream: str, setup: dict, tidy_path=None, beats_
         fs=float(rec["fs"]),
         semantics=setup.get("semantics", "river"),
         params=setup.get("params") or {},
-        source=str(tidy_path if STREAMS[stream].source == "tidy" else beats_path),
+        source=str(paths.get(STREAMS[stream].source) or _sibling(paths, STREAMS[stream].source)),
         streams=streams,
-        **tables,
+        tables=tables,
     )
     info = {k: rec.get(k) for k in ("dataset", "record", "n_samples")}
     return det, {**info, **meta}

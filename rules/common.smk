@@ -24,7 +24,9 @@ check_config(config)
 EXTENSIONS = extensions_hash(config["extensions"])
 
 DATASETS = {
-    name: dataset_plan(spec, config["detectors"], config["demo"]["n_records"])
+    name: dataset_plan(
+        spec, config["detectors"], config["demo"]["n_records"], config["train"]["rhythm"]["source_dataset"]
+    )
     for name, spec in selected_datasets(config).items()
 }
 ALL_RECORDS = sorted({r for plan in DATASETS.values() for r in plan.records})
@@ -206,7 +208,8 @@ def raw_inputs(wildcards):
 
 def detect_setups(wildcards):
     """The setups of exactly the pairs that run on this record, keyed "<detector>/<stream>"."""
-    return record_setups(config["detectors"], wildcards.record in plan_of(wildcards).signal_records)
+    plan = plan_of(wildcards)
+    return record_setups(config["detectors"], wildcards.record in plan.signal_records, plan.rhythm)
 
 
 def detect_inputs(wildcards):

@@ -4,7 +4,8 @@
 SCORED = {name: plan for name, plan in DATASETS.items() if plan.spec.labelled}
 EVALUATE_TARGETS = record_files("metrics", "detect_records", list(SCORED))
 EVALUATION = {
-    name: canonical(evaluation_settings(config["evaluation"], plan.spec.tolerances_s)) for name, plan in DATASETS.items()
+    name: canonical(evaluation_settings(config["evaluation"], plan.spec.tolerances_s))
+    for name, plan in DATASETS.items()
 }
 EVALUATION_PARAMS = {name: json.dumps(e, sort_keys=True) for name, e in EVALUATION.items()}
 

@@ -1,13 +1,17 @@
 # Report: tables aggregated over records, figures, and the captions of `snakemake --report`.
 
 
-report: "../report/workflow.rst"
+LANDING = "results/report/landing.rst"  # the answer, then report/workflow.rst (once the run has made it)
+
+
+report: str(Path(LANDING).resolve()) if Path(LANDING).exists() else "../report/workflow.rst"
 
 
 REPORT_TABLES = {t: f"{RES}/tables/{t}.parquet" for t in ("detection_metrics", "grid_summary", "best_configs", "study")}
 CPSC_SCORED = [name for name, plan in SCORED.items() if plan.spec.cpsc_score]
 # name shown in `snakemake --report` of each figure and HTML table (caption: report/<key>.rst)
 FIGURE_NAMES = {
+    "ranking": "Methods ranked",
     "f1_heatmap": "F1 over the grid",
     "pr_scatter": "Precision and recall of the grid",
     "f1_tolerance": "F1 against tolerance",
@@ -21,6 +25,7 @@ REPORT_TARGETS = [
     *(path.format(dataset=name) for name in SCORED for path in (*REPORT_TABLES.values(), *REPORT_FIGURES.values())),
     *(path.format(dataset=name) for name in SCORED for path in REPORT_HTML.values()),
     *(f"results/{name}/tables/cpsc2021_score.parquet" for name in CPSC_SCORED),
+    *([LANDING] if SCORED else []),
 ]
 
 
@@ -57,6 +62,7 @@ rule report_figures:
     input:
         grid_summary=REPORT_TABLES["grid_summary"],
         best_configs=REPORT_TABLES["best_configs"],
+        study=REPORT_TABLES["study"],
         detections=record_files("detections", "detect_records"),
         events=record_files("events"),
         signals=record_files("tidy", "signal_records"),
@@ -141,3 +147,23 @@ rule transfer_table:
         code=code_hash("scripts/transfer_table.py"),
     script:
         "../scripts/transfer_table.py"
+
+
+rule report_landing:
+    input:
+        studies=[f"results/{name}/tables/study.parquet" for name in SCORED],
+        template=f"{workflow.basedir}/report/workflow.rst",
+    output:
+        LANDING,
+    log:
+        log_path("report_landing", "landing", dataset="all"),
+    benchmark:
+        benchmark_path("report_landing", "landing", dataset="all")
+    conda:
+        "../environment.yml"
+    params:
+        datasets=list(SCORED),
+        policy=config["evaluation"]["policies"][0],
+        code=code_hash("scripts/report_landing.py"),
+    script:
+        "../scripts/report_landing.py"

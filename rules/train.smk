@@ -12,6 +12,8 @@
 # limit is unlimited (`snakemake --cores 2` does not wait for it; training then uses CUDA only if present);
 # the SLURM executor turns it into a GPU request. Set train.device: cpu to run on CPU-only cluster nodes.
 from ecgflow.training.targets import (
+    rhythm_datasets,
+    rhythm_source,
     beats_source,
     superclass_files,
     superclass_source,
@@ -178,3 +180,90 @@ if BEATS_RECORDS:
             code=FIGURES_CODE,
         script:
             "../scripts/train_figures.py"
+
+
+# rhythm: a per-beat AF classifier over causal RR windows (ecgflow.training.rhythm), cross-fitted by record:
+#   train_rhythm fits the K fold models of a dataset, rhythm_stream writes each record's P(AF) (the p_af
+#   stream's table, read by the detect jobs) from the model of its fold (or, with train.rhythm.source_dataset,
+#   the mean of that dataset's fold models), rhythm_beats the per-beat metrics beside cosen and pirr.
+RHYTHM = TRAIN["rhythm"]
+RHYTHM_CODE = code_hash("scripts/train_rhythm.py")
+RHYTHM_DATASETS = rhythm_datasets(DATASETS)
+RHYTHM_SOURCE = {name: rhythm_source(name, RHYTHM, DATASETS) for name in RHYTHM_DATASETS}
+RHYTHM_MODELS = sorted(set(RHYTHM_SOURCE.values()))
+TRAIN_TARGETS += [f"results/{name}/tables/rhythm_beats.parquet" for name in RHYTHM_DATASETS if name in SCORED]
+
+
+rule train_rhythm:
+    input:
+        beats=record_files("beats"),
+        events=record_files("events"),
+    output:
+        model="results/train/rhythm/{dataset}/model.pt",
+        history="results/train/rhythm/{dataset}/history.parquet",
+        folds="results/train/rhythm/{dataset}/folds.parquet",
+    log:
+        log_path("train_rhythm", "{dataset}"),
+    benchmark:
+        benchmark_path("train_rhythm", "{dataset}")
+    wildcard_constraints:
+        dataset=one_of(RHYTHM_MODELS),
+    conda:
+        "../environment.yml"
+    threads: TRAIN["threads"]
+    resources:
+        gpu=TRAIN_GPU,
+    params:
+        dataset=lambda w: w.dataset,
+        train=canonical({k: v for k, v in RHYTHM.items() if k not in ("source_dataset", "threshold")}),
+        seed=TRAIN["seed"],
+        device=TRAIN["device"],
+        code=RHYTHM_CODE,
+    script:
+        "../scripts/train_rhythm.py"
+
+
+rule rhythm_stream:
+    input:
+        beats=f"{RES}/beats/{{record}}.parquet",
+        model=lambda w: f"results/train/rhythm/{RHYTHM_SOURCE[w.dataset]}/model.pt",
+    output:
+        f"{RES}/rhythm/{{record}}.parquet",
+    log:
+        log_path("rhythm_stream", "{record}"),
+    benchmark:
+        benchmark_path("rhythm_stream", "{record}")
+    wildcard_constraints:
+        dataset=one_of(RHYTHM_DATASETS),
+    conda:
+        "../environment.yml"
+    threads: 1
+    params:
+        dataset=lambda w: w.dataset,
+        source_dataset=lambda w: RHYTHM_SOURCE[w.dataset],
+        code=code_hash("scripts/rhythm_stream.py"),
+    script:
+        "../scripts/rhythm_stream.py"
+
+
+rule rhythm_beats:
+    input:
+        rhythm=record_files("rhythm", "detect_records"),
+        beats=record_files("beats", "detect_records"),
+        events=record_files("events", "detect_records"),
+    output:
+        "results/{dataset}/tables/rhythm_beats.parquet",
+    log:
+        log_path("rhythm_beats", "rhythm_beats"),
+    benchmark:
+        benchmark_path("rhythm_beats", "rhythm_beats")
+    wildcard_constraints:
+        dataset=one_of([name for name in RHYTHM_DATASETS if name in SCORED]),
+    conda:
+        "../environment.yml"
+    params:
+        dataset=lambda w: w.dataset,
+        threshold=RHYTHM["threshold"],
+        code=code_hash("scripts/rhythm_beats.py"),
+    script:
+        "../scripts/rhythm_beats.py"

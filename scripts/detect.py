@@ -12,5 +12,5 @@ with log_to(snakemake.log[0]):
     load_extensions(snakemake.config["extensions"])
     p = snakemake.params
     table = write_detections(p.setups, snakemake.output[0], dataset=p.dataset, record=snakemake.wildcards.record,
-                             tidy_path=snakemake.input.get("tidy"), beats_path=snakemake.input.get("beats"))
+                             paths=dict(snakemake.input.items()))
     print(f"{snakemake.wildcards.record}: {table.num_rows} detections of {len(p.setups)} (detector, stream) pairs")

@@ -12,6 +12,6 @@ from ecgflow.report.figures import write_figures
 with log_to(snakemake.log[0]):
     load_extensions(snakemake.config["extensions"])
     i = snakemake.input
-    tables = {"grid_summary": i.grid_summary, "best_configs": i.best_configs}
+    tables = {"grid_summary": i.grid_summary, "best_configs": i.best_configs, "study": i.study}
     write_figures(tables, json.loads(snakemake.params.evaluation), list(i.detections), list(i.events),
                   list(i.signals), list(i.beats), dict(snakemake.output.items()))

@@ -3,6 +3,9 @@ per-record detections -> metrics -> report tables); figure content checked throu
 
 from __future__ import annotations
 
+import json
+import re
+
 from pathlib import Path
 
 import numpy as np
@@ -194,14 +197,18 @@ def test_html_tables(results, tmp_path):
     write_html_tables(tables, EVALUATION, "toy", out)
     page = out["best_configs"].read_text()
     assert page.count("<tr>") == len(best) + 1
-    for col in ("insample_f1_chance", "insample_f1_lift", "loro_f1_mean", "loro_f1_chance", "loro_f1_lift"):
-        assert f"<th>{col}</th>" in page
+    heads = re.findall(r"<th>([^<]*)</th>", page)
+    assert heads[:6] == ["method", "tolerance (s)", "policy", "timing", "held-out pooled F1", "its chance F1"]
+    shown = [float(v) for v in re.findall(r'<tr><td class="text">[^<]*</td>(?:<td[^>]*>[^<]*</td>){3}<td data-v="([^"]+)"', page)]
+    assert shown == sorted(shown, reverse=True) and len(shown) > 1  # best first
     assert "<script>" in page and "sort" in page
     grid = out["grid_summary"].read_text()
     n_at_run = len(F.at_run(summary, TOL, POLICY))
     assert 1 < grid.count("<tr>") - 1 <= n_at_run and "f1_chance_mean" in grid
     study = pd.read_parquet(tables["study"])
-    assert out["study"].read_text().count("<tr>") == len(study) + 1
+    page = out["study"].read_text()
+    assert page.count("<tr>") == len(study) + 1 and re.findall(r"<th>([^<]*)</th>", page)[0] == "method"
+    assert "loro_pooled_f1_chance" not in page and "its chance F1" in page  # plain titles
 
 
 def test_envelope_and_reference_run():
@@ -227,11 +234,17 @@ def test_snakemake_report_holds_tables_figures_and_prose(workflow, done):
 
     run(workflow, done, "--report", "report.html", "report")  # the detection chain only: `done` has no training
     page = (done / "report.html").read_text()
-    for name in ("F1 over the grid", "F1 against tolerance", "Detection delays", "One record: rhythms, stream and detections",
-                 "Best configurations", "Grid summary", "Study"):
+    for name in ("Methods ranked", "F1 over the grid", "F1 against tolerance", "Detection delays",
+                 "One record: rhythms, stream and detections", "Best configurations", "Grid summary", "Study"):
         assert f'"{name}"' in page, name
-    desc = re.search(r"var workflow_desc = (\".*?\");\n", page).group(1)
+    desc = json.loads(re.search(r"var workflow_desc = (\".*?\");\n", page).group(1))
     assert "The run used 2 generated demo" in desc and "greedy matching" in desc and "['" not in desc
+    # the answer comes first: the nested pick per tolerance beside its chance level, before the description
+    assert desc.index("The answer") < desc.index("<table") < desc.index("The run used")
+    study = pd.read_parquet(done / "results" / "demo" / "tables" / "study.parquet")
+    chosen = study[(study["policy"] == "greedy") & (study["timing"] == "chosen")]
+    for f1, chance in zip(chosen["loro_pooled_f1"], chosen["loro_pooled_f1_chance"]):
+        assert f"{f1:.3g}" in desc and f"{chance:.3g}" in desc
     uri = re.search(r'"data_uri": "data:text/html;charset=utf8;filename=best_configs\.html;base64,([^"]+)"', page).group(1)
     table = base64.b64decode(uri).decode()
-    assert "<th>insample_f1_lift</th>" in table and "<th>loro_f1_chance</th>" in table and "<td" in table
+    assert "<th>held-out pooled F1</th>" in table and "<th>its chance F1</th>" in table and "<td" in table

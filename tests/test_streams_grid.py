@@ -25,7 +25,7 @@ BEATS = pd.DataFrame({"sample": [100, 350, 600, 900, 1100, 1400]})  # RR 250, 25
 
 THRESHOLDS = {"adwin": [0.2, 0.05], "pagehinkley": [3.0, 1.5], "ddm": [3.0, 1.5], "cusum": [3.0, 1.5],
               "hysteresis": [0.5, 0.3]}
-WINDOWS = {"irr_ms": [40, 20], "ma_window": [2, 1], "w": [8, 4]}
+WINDOWS = {"irr_ms": [40, 20], "ma_window": [2, 1], "w": [8, 4], "smooth": [1, 4]}
 
 
 def small_grid(detector="adwin", stream="rr"):
@@ -205,11 +205,13 @@ def test_grid_stream_params_and_window_names():
 
 def test_every_detector_runs_on_every_listed_stream():
     beats, _ = af_beats(1, n_regular=200, n_af=200)
+    s = beats["sample"].to_numpy()[1:]
+    rhythm = pd.DataFrame({"sample": s, "p_af": (np.arange(s.size) >= 200).astype(float)})  # the p_af stream's table
     for detector, streams in DETECTOR_STREAMS.items():
         for stream in streams:
             if stream == "ecg":
                 continue
-            det, meta = sweep(detector, stream, small_grid(detector, stream), fs=250.0, beats=beats)
+            det, meta = sweep(detector, stream, small_grid(detector, stream), fs=250.0, beats=beats, rhythm=rhythm)
             assert len(meta["grid"]) == 12 and list(det.columns) == list(COLUMNS)
 
 
@@ -344,10 +346,12 @@ def test_detect_record_builds_each_beat_stream_once(tmp_path, monkeypatch):
     those of separate sweeps."""
     import ecgflow.sweep
     from ecgflow.record_jobs.detect import detect_record, record_setups
+    from ecgflow.streams import STREAMS
 
     tidy_path = write_record(tmp_path, n=60_000)
     beats_path = tidy_path.parent.parent / "beats" / tidy_path.name
     setups = record_setups(yaml.safe_load(CONFIG.read_text())["detectors"], has_signal=False)
+    setups = {k: v for k, v in setups.items() if STREAMS[k.split("/")[1]].source == "beats"}  # p_af: a rhythm table
     alone = [sweep_record(*key.split("/"), setups[key], beats_path=beats_path)[0] for key in sorted(setups)]
     built = []
     real = ecgflow.sweep.build_stream

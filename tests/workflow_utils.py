@@ -22,8 +22,9 @@ REPORT_RULES = {
 DEMO_REPORT_RULES = REPORT_RULES - {"report_tables_cpsc2021", "transfer_table", "episode_tables"}
 
 
-def tiny_config(**overrides) -> dict:
-    """The default config on two 5-minute demo records, with smaller grids."""
+def tiny_config(p_af: bool = False, **overrides) -> dict:
+    """The default config on two 5-minute demo records, with smaller grids (and without the rhythm
+    model's ``p_af`` stream unless asked for)."""
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config["demo"].update(n_records=2, duration_s=300, ptbxl_records=100)
     for detector in config["detectors"].values():
@@ -32,6 +33,8 @@ def tiny_config(**overrides) -> dict:
             grid["window"]["values"] = grid["window"]["values"][:2]
             grid["min_gap_s"] = grid["min_gap_s"][:3] + grid["min_gap_s"][-1:]
     config["detectors"]["adwin"]["streams"]["rr"]["params"] = {"clock": 1}  # a stream's own params
+    if not p_af:  # the rhythm model's stream trains a model first: only the tests of that stream keep it
+        config["detectors"]["hysteresis"]["streams"].pop("p_af")
     config.update(overrides)
     return config
 

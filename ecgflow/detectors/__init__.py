@@ -29,7 +29,7 @@ from numbers import Real
 
 import numpy as np
 
-from ..changetime import BestSplit
+from ..changetime import BestSplit, ByStream, ProbabilitySplit
 from ..errors import ConfigError, InputError
 from ..registry import Registry
 from .adwin import adwin_river, adwin_skmultiflow
@@ -77,6 +77,7 @@ _DELTA = _float(0.0, 1.0)
 _ANY = _float(-math.inf, math.inf)
 _NONNEG = _float(0.0, math.inf, low_open=False)
 _POS = _float(0.0, math.inf)
+_INITIAL = _choice({"low", "estimate"})  # two-state detectors' initial state (see twostate)
 
 
 @dataclass(frozen=True)
@@ -191,15 +192,17 @@ register_detector(Detector(
 ))
 register_detector(Detector(
     "hysteresis",
-    {sem: {"hi": (-1.0, _ANY), "band": (1.0, _NONNEG), "dwell": (12, _int(1))} for sem in SEMANTICS},  # lo = hi - band
-    lambda x, p, semantics: hysteresis(x, p["hi"], p["hi"] - p["band"], p["dwell"]),
-    "hi", ("drr", "cosen", "pirr", "nrmssd"),  # irregularity statistics: high = irregular
-    two_state=True, change_estimate=BestSplit(),
+    {sem: {"hi": (-1.0, _ANY), "band": (1.0, _NONNEG), "dwell": (12, _int(1)), "initial": ("low", _INITIAL)}
+     for sem in SEMANTICS},  # lo = hi - band
+    lambda x, p, semantics: hysteresis(x, p["hi"], p["hi"] - p["band"], p["dwell"], p["initial"] == "estimate"),
+    "hi", ("drr", "cosen", "pirr", "nrmssd", "p_af"),  # irregularity statistics and P(AF): high = irregular / AF
+    two_state=True, change_estimate=ByStream({"p_af": ProbabilitySplit()}, default=BestSplit()),
 ))
 register_detector(Detector(
     "cusum",
-    {sem: {"h": (8.0, _POS), "p0": (0.2, _DELTA), "p1": (0.8, _DELTA)} for sem in SEMANTICS},
-    lambda x, p, semantics: cusum(x, p["p0"], p["p1"], p["h"]),
+    {sem: {"h": (8.0, _POS), "p0": (0.2, _DELTA), "p1": (0.8, _DELTA), "initial": ("low", _INITIAL)}
+     for sem in SEMANTICS},
+    lambda x, p, semantics: cusum(x, p["p0"], p["p1"], p["h"], p["initial"] == "estimate"),
     "h", ("irr",), binary=True, two_state=True, check=_cusum_check,
 ))
 

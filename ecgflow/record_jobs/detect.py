@@ -9,7 +9,7 @@ import pyarrow as pa
 from ..errors import InputError
 from ..grid import canonical_stream_grid, split_stream_spec
 from ..parquet import write_parquet
-from ..streams import BEAT_STREAMS, STREAMS
+from ..streams import STREAMS
 from ..sweep import read_record_tables, sweep_record
 from . import pair_key, split_key
 
@@ -31,29 +31,34 @@ def pair_setup(detectors: dict, detector: str, stream: str) -> dict:
     return json.loads(json.dumps(setup, sort_keys=True))
 
 
-def record_pairs(detectors: dict, has_signal: bool) -> list[tuple[str, str]]:
-    """The configured (detector, stream) pairs that run on a record, sorted: every beat-stream pair, and
-    the ``ecg`` stream's only on a record with a signal."""
+def record_pairs(detectors: dict, has_signal: bool, rhythm: bool = True) -> list[tuple[str, str]]:
+    """The configured (detector, stream) pairs that run on a record, sorted: every pair of a stream read
+    from the beats, those of a stream of the tidy signal (``ecg``) only on a record with a signal, and
+    those of a stream of the rhythm model (``p_af``) only where a model can score the record
+    (``rhythm``: its dataset is labelled, or ``train.rhythm.source_dataset`` names one)."""
+    kinds = {"beats", *(["tidy"] if has_signal else []), *(["rhythm"] if rhythm else [])}
     return [(detector, stream) for detector, spec in sorted(detectors.items()) for stream in sorted(spec["streams"])
-            if stream in BEAT_STREAMS or has_signal]
+            if STREAMS[stream].source in kinds]
 
 
-def record_setups(detectors: dict, has_signal: bool) -> dict:
+def record_setups(detectors: dict, has_signal: bool, rhythm: bool = True) -> dict:
     """``{"<detector>/<stream>": setup}`` (:func:`pair_setup`) of the pairs that run on a record."""
-    return {pair_key(d, s): pair_setup(detectors, d, s) for d, s in record_pairs(detectors, has_signal)}
+    return {pair_key(d, s): pair_setup(detectors, d, s) for d, s in record_pairs(detectors, has_signal, rhythm)}
 
 
-def detect_record(setups: dict, *, dataset: str, record: str, tidy_path=None, beats_path=None) -> tuple[pa.Table, dict]:
+def detect_record(setups: dict, *, dataset: str, record: str, tidy_path=None, beats_path=None,
+                  paths: dict | None = None) -> tuple[pa.Table, dict]:
     """Sweeps of every pair of ``setups`` (``{"<detector>/<stream>": setup}``, see
-    :func:`ecgflow.sweep.sweep_record`) on one record's tidy and beats files, as one table and metadata."""
+    :func:`ecgflow.sweep.sweep_record`) on one record's files (``paths``: source kind -> file, e.g. tidy,
+    beats, rhythm; or ``tidy_path``/``beats_path``), as one table and metadata."""
+    paths = {**(paths or {}), **{k: v for k, v in (("tidy", tidy_path), ("beats", beats_path)) if v is not None}}
     tables, runs, loaded, beat_streams = [], {}, {}, {}
     for key in sorted(setups, key=split_key):
         detector, stream = split_key(key)
         kind = STREAMS[stream].source  # each input is read once, whatever pairs use it
         if kind not in loaded:
-            loaded[kind] = read_record_tables(stream, tidy_path, beats_path)
-        det, meta = sweep_record(detector, stream, setups[key], tidy_path=tidy_path, beats_path=beats_path,
-                                 loaded=loaded[kind], streams=beat_streams)
+            loaded[kind] = read_record_tables(stream, paths=paths)
+        det, meta = sweep_record(detector, stream, setups[key], paths=paths, loaded=loaded[kind], streams=beat_streams)
         table = pa.Table.from_pandas(det, preserve_index=False).replace_schema_metadata(None)
         n = table.num_rows
         table = table.add_column(0, "stream", pa.array([stream] * n, pa.string()))
@@ -70,8 +75,10 @@ def detect_record(setups: dict, *, dataset: str, record: str, tidy_path=None, be
     return pa.concat_tables(tables), {"dataset": dataset, "record": record, **info, "runs": runs}
 
 
-def write_detections(setups: dict, out, *, dataset: str, record: str, tidy_path=None, beats_path=None) -> pa.Table:
+def write_detections(setups: dict, out, *, dataset: str, record: str, tidy_path=None, beats_path=None,
+                     paths: dict | None = None) -> pa.Table:
     """:func:`detect_record`, written atomically to ``out``."""
-    table, meta = detect_record(setups, dataset=dataset, record=record, tidy_path=tidy_path, beats_path=beats_path)
+    table, meta = detect_record(setups, dataset=dataset, record=record, tidy_path=tidy_path, beats_path=beats_path,
+                                paths=paths)
     write_parquet(table, out, meta)
     return table

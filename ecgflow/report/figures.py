@@ -3,8 +3,11 @@ precision-recall scatter, F1 against tolerance, delay distributions of the best 
 one record with its rhythms, the stream the detector saw and the best configuration's detections.
 
 Figures other than F1 against tolerance show one tolerance, policy and timing, the "reference run":
-the middle scored tolerance, the first configured policy, and alarm times (the sample at which a
-detector fired). Each drawing function returns its :class:`~matplotlib.figure.Figure`.
+the middle scored tolerance, the first configured policy, and change times (each detection's estimate
+of when the rhythm changed, the timing the study's choices mostly take; alarm times are the samples at
+which a detector fired). Each figure's title says which it shows. The ranking figure puts every
+detector and stream side by side: its leave-one-record-out pooled F1 beside its chance level, and the
+study's nested pick. Each drawing function returns its :class:`~matplotlib.figure.Figure`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ..parquet import read_metadata, save_png
 from ..streams import INTEGER_WINDOWS, build_stream
 from ..sweep import read_record_tables
 
-REFERENCE_TIMING = "alarm"
+REFERENCE_TIMING = "change"
 TIMING_COLUMN = {"alarm": "alarm_sample", "change": "change_sample"}
 DPI = 100
 RHYTHM_COLOURS = {"(N": "0.85", "(AFIB": "tab:red", "(AFL": "tab:orange", "(J": "tab:purple", "(T": "tab:brown",
@@ -115,7 +118,7 @@ def f1_heatmap(summary: pd.DataFrame, best: pd.DataFrame, tol: float, policy: st
                      f"best F1 {run.insample_f1_mean:.2f}, its chance F1 {run.insample_f1_chance:.2f}", fontsize=9)
     cbar = fig.colorbar(im, ax=list(axes), shrink=0.8, extend="min", label="mean F1 across records")
     cbar.ax.axhline(vmin, color="r", lw=2)
-    fig.suptitle(f"F1 over the grid (tolerance {tol:g} s, {policy} matching)\ncolour scale from the lowest chance F1 of "
+    fig.suptitle(f"F1 over the grid (tolerance {tol:g} s, {policy} matching, {REFERENCE_TIMING} times)\ncolour scale from the lowest chance F1 of "
                  f"a best configuration that beats it ({vmin:.2f}; grey: below); hatched: not above the cell's own chance F1")
     save_png(fig, path, DPI)
     return fig
@@ -140,7 +143,8 @@ def pr_scatter(summary: pd.DataFrame, best: pd.DataFrame, tol: float, policy: st
         ax.set_title(f"{run.detector} / {run.stream}", fontsize=9)
         ax.legend(fontsize=7, loc="upper right")
     fig.colorbar(sc, ax=list(axes), label="min_gap (s)", shrink=0.8)
-    fig.suptitle(f"Precision-recall of the grid (tolerance {tol:g} s, {policy} matching)\nmeans across records")
+    fig.suptitle(f"Precision-recall of the grid (tolerance {tol:g} s, {policy} matching, {REFERENCE_TIMING} times)"
+                 "\nmeans across records")
     save_png(fig, path, DPI)
     return fig
 
@@ -257,7 +261,7 @@ def delay_distribution(delays: dict, tol: float, policy: str, path, pre_toleranc
         ax.set_title(f"{det} / {stream} ({len(d)} match{'' if len(d) == 1 else 'es'})", fontsize=9)
         ax.set_xlabel("delay (s)")
         ax.set_ylabel("matches")
-    fig.suptitle(f"Detection delay of the best configuration\n(tolerance {tol:g} s, {policy} matching, alarm times)")
+    fig.suptitle(f"Detection delay of the best configuration\n(tolerance {tol:g} s, {policy} matching, {REFERENCE_TIMING} times)")
     save_png(fig, path, DPI)
     return fig
 
@@ -372,7 +376,7 @@ def _detector_stream(run, rec: str, files: RecordFiles):
 
 def best_record_figure(best: pd.DataFrame, tol: float, policy: str, evaluation: dict, files: RecordFiles,
                        path) -> Figure:
-    """:func:`record_figure` for the run with the best in-sample mean F1 (alarm times), on its record
+    """:func:`record_figure` for the run with the best in-sample mean F1 (change times), on its record
     with the most events (ties: first record name): the tidy ECG where there is one, else the RR
     tachogram, then the stream that run's best combination saw."""
     runs = at_run(best, tol, policy)
@@ -397,23 +401,55 @@ def best_record_figure(best: pd.DataFrame, tol: float, policy: str, evaluation: 
     episodes = [(s / fs, e / fs, r) for s, e, r in rhythm_episodes(ev, n_samples)]
     title = (f"record {rec}: {run['detector']} / {run['stream']}, best in-sample combination {run['best_combo_id']} "
              f"({run['threshold_name']} {run['best_threshold']:g}, {run['window_name']} {run['best_window']:g}, "
-             f"min_gap {run['best_min_gap_s']:g} s); F1 {m['f1']:.2f} on this record (tolerance {tol:g} s, {policy})")
+             f"min_gap {run['best_min_gap_s']:g} s); F1 {m['f1']:.2f} on this record (tolerance {tol:g} s, {policy}, "
+             f"{REFERENCE_TIMING} times)")
     stream = _detector_stream(run, rec, files)
     return record_figure(signal, stream, episodes, ev["sample"].to_numpy() / fs, det[matched] / fs, det[~matched] / fs,
                          title, path)
 
 
-FIGURES = ("f1_heatmap", "pr_scatter", "f1_tolerance", "delay_distribution", "record_detections")
+def ranking(best: pd.DataFrame, study: pd.DataFrame, tol: float, policy: str, path) -> Figure:
+    """Every detector and stream at one tolerance and policy, best first: its leave-one-record-out pooled F1
+    (each record scored with the combination chosen on the others; the better of its two timings) with
+    its chance level drawn beside it, and the study's nested pick (the choice among all of them) as a line."""
+    runs = best[(best["tolerance_s"] == tol) & (best["policy"] == policy)]
+    if runs.empty:
+        return _empty(path, "no scored runs")
+    runs = runs.loc[runs.groupby(["detector", "stream"], sort=True)["loro_pooled_f1"].idxmax()]
+    runs = runs.sort_values(["loro_pooled_f1", "detector", "stream"], ascending=[True, False, False], kind="stable")
+    labels = [f"{d} / {s} ({t})" for d, s, t in zip(runs["detector"], runs["stream"], runs["timing"])]
+    fig = Figure(figsize=(8, 1.2 + 0.32 * len(runs)), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(runs))
+    ax.barh(y, runs["loro_pooled_f1"], color="tab:blue", label="leave-one-record-out pooled F1")
+    ax.scatter(runs["loro_pooled_f1_chance"], y, marker="|", s=200, color="tab:red", zorder=3, label="its chance level")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("pooled F1")
+    nested = study[(study["tolerance_s"] == tol) & (study["policy"] == policy) & (study["timing"] == "chosen")]
+    if len(nested) and np.isfinite(nested["loro_pooled_f1"].iloc[0]):
+        row = nested.iloc[0]
+        ax.axvline(row["loro_pooled_f1"], color="k", ls="--", lw=1,
+                   label=f"nested pick ({row['picked_detector']} / {row['picked_stream']}): {row['loro_pooled_f1']:.2f}")
+    ax.legend(loc="lower right", fontsize=8)
+    top = runs.iloc[-1]
+    ax.set_title(f"Methods ranked (tolerance {tol:g} s, {policy} matching): best {top['detector']} / {top['stream']} "
+                 f"{top['loro_pooled_f1']:.2f}, chance {top['loro_pooled_f1_chance']:.2f}", fontsize=10)
+    save_png(fig, path, DPI)
+    return fig
+
+
+FIGURES = ("ranking", "f1_heatmap", "pr_scatter", "f1_tolerance", "delay_distribution", "record_detections")
 
 
 def write_figures(tables: dict, evaluation: dict, detections: list, events: list, signals: list,
                   beats: list, outputs: dict) -> None:
     """All report figures (``outputs``: a path per name of :data:`FIGURES`) from the report tables
-    (``grid_summary``, ``best_configs``) and the per-record files of results/{dataset}/:
+    (``grid_summary``, ``best_configs``, ``study``) and the per-record files of results/{dataset}/:
     detections/{record}.parquet (every pair) and events|tidy|beats/{record}.parquet."""
     summary = pd.read_parquet(tables["grid_summary"])
     best = pd.read_parquet(tables["best_configs"])
     tol, policy = reference_run(summary["tolerance_s"].unique(), evaluation["policies"])
+    ranking(best, pd.read_parquet(tables["study"]), tol, policy, outputs["ranking"])
     files = RecordFiles(*({Path(p).stem: p for p in ps} for ps in (detections, events, signals, beats)))
     f1_heatmap(summary, best, tol, policy, outputs["f1_heatmap"])
     pr_scatter(summary, best, tol, policy, outputs["pr_scatter"])

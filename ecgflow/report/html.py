@@ -1,11 +1,12 @@
 """The report tables as HTML pages for `snakemake --report`: one self-contained page per table,
 sortable by clicking a column heading (a few lines of inline JavaScript, nothing fetched).
 
-- best configurations: every detector, stream, tolerance, policy (and timing), with the in-sample
-  and leave-one-record-out F1 beside their chance levels and lifts;
+- best configurations: every detector, stream, tolerance, policy and timing, best first, with the
+  leave-one-record-out and in-sample pooled F1 beside their chance levels (plain column titles);
 - grid summary: at the reference run (see :mod:`ecgflow.report.figures`), the combinations with
   the best mean F1 of each detector and stream (the Parquet table holds every combination);
-- study: the study table (the leave-one-record-out choice among all methods), every column.
+- study: the study table (the leave-one-record-out choice among all methods), best first, the method
+  and its F1 beside chance in the first columns (plain column titles; every column in the Parquet).
 """
 
 from __future__ import annotations
@@ -19,12 +20,23 @@ from ..parquet import atomic_path
 from .figures import at_run, reference_run
 
 GRID_ROWS_PER_PAIR = 20
-BEST_COLUMNS = [
-    "detector", "stream", "tolerance_s", "policy", "timing", "n_records", "best_combo_id", "threshold_name",
-    "best_threshold", "window_name", "best_window", "best_min_gap_s", "insample_f1_mean", "insample_f1_chance",
-    "insample_f1_lift", "loro_f1_mean", "loro_f1_std", "loro_f1_chance", "loro_f1_lift", "loro_n_distinct",
-    "oracle_f1_mean",
-]
+# page column title -> table column, in page order
+BEST_TITLES = {
+    "tolerance (s)": "tolerance_s", "policy": "policy", "timing": "timing",
+    "held-out pooled F1": "loro_pooled_f1", "its chance F1": "loro_pooled_f1_chance",
+    "held-out mean F1": "loro_f1_mean", "false alarms / h": "loro_false_alarms_per_hour",
+    "median delay (s)": "loro_median_delay_s", "combinations chosen": "loro_n_distinct",
+    "in-sample pooled F1": "insample_pooled_f1", "in-sample chance F1": "insample_pooled_f1_chance",
+    "oracle mean F1": "oracle_f1_mean", "records": "n_records",
+}
+STUDY_TITLES = {
+    "tolerance (s)": "tolerance_s", "policy": "policy", "timing": "timing",
+    "held-out pooled F1": "loro_pooled_f1", "its chance F1": "loro_pooled_f1_chance",
+    "precision": "loro_pooled_precision", "recall": "loro_pooled_recall",
+    "false alarms / h": "loro_false_alarms_per_hour", "median delay (s)": "loro_median_delay_s",
+    "share of folds": "picked_share", "methods chosen": "n_distinct_picks", "records": "n_records",
+    "events": "n_events", "CPSC 2021 score": "cpsc2021_u_mean",
+}
 GRID_COLUMNS = [
     "detector", "stream", "combo_id", "threshold_name", "threshold", "window_name", "window", "min_gap_s",
     "f1_mean", "f1_std", "f1_chance_mean", "f1_lift_mean", "precision_mean", "recall_mean", "pooled_f1",
@@ -73,15 +85,34 @@ def table_html(df: pd.DataFrame, title: str, intro: str) -> str:
             f"<script>{_SORT}</script></body></html>\n")
 
 
+def method_label(detector, stream, threshold_name, threshold, window_name, window, min_gap_s) -> str:
+    """``hysteresis / cosen (hi -1, w 16, min gap 0 s)``; n/a when nothing was picked."""
+    if detector is None or (isinstance(detector, float) and np.isnan(detector)):
+        return "n/a"
+    return (f"{detector} / {stream} ({threshold_name} {float(threshold):g}, {window_name} {float(window):g}, "
+            f"min gap {float(min_gap_s):g} s)")
+
+
+def readable(table: pd.DataFrame, method: pd.Series, titles: dict, sort_by: str) -> pd.DataFrame:
+    """``table`` as a page shows it: the method first, then ``titles``' columns under their titles, best first."""
+    out = pd.DataFrame({"method": method.to_numpy()})
+    for title, column in titles.items():
+        if column in table.columns:
+            out[title] = table[column].to_numpy()
+    order = np.argsort(-np.nan_to_num(table[sort_by].to_numpy(np.float64), nan=-np.inf), kind="stable")
+    return out.iloc[order].reset_index(drop=True)
+
+
 def best_configs_page(best: pd.DataFrame, dataset: str) -> str:
-    cols = [c for c in BEST_COLUMNS if c in best.columns]
+    method = pd.Series([method_label(*r) for r in zip(best["detector"], best["stream"], best["threshold_name"],
+                        best["best_threshold"], best["window_name"], best["best_window"], best["best_min_gap_s"])])
     return table_html(
-        best[cols], f"Best configurations: {dataset}",
-        "Per detector, stream, tolerance and policy: the combination with the best mean F1 across records "
-        "(in-sample: chosen and scored on the same records, optimistic), its chance-level F1 (a periodic "
-        "placebo detector with as many detections) and lift (F1 minus chance); the leave-one-record-out "
-        "estimate (each record scored with the combination chosen on the others) with its chance level "
-        "and lift; and the per-record oracle, an upper bound. Click a heading to sort.")
+        readable(best, method, BEST_TITLES, "loro_pooled_f1"), f"Best configurations: {dataset}",
+        "Per detector, stream, tolerance, policy and timing, best first: the combination with the best pooled F1 "
+        "over all records (the method column; in-sample: chosen and scored on the same records, optimistic), the "
+        "leave-one-record-out estimate (each record scored with the combination chosen on the other records) with "
+        "its chance level (a periodic placebo detector with as many detections), false alarms and delay, and the "
+        "per-record oracle, an upper bound. Every column is in tables/best_configs.parquet. Click a heading to sort.")
 
 
 def grid_summary_page(summary: pd.DataFrame, tol: float, policy: str, dataset: str) -> str:
@@ -97,13 +128,15 @@ def grid_summary_page(summary: pd.DataFrame, tol: float, policy: str, dataset: s
 
 
 def study_page(study: pd.DataFrame, dataset: str) -> str:
+    method = pd.Series([method_label(*r) for r in zip(*(study[f"picked_{c}"] for c in (
+        "detector", "stream", "threshold_name", "threshold", "window_name", "window", "min_gap_s")))])
     return table_html(
-        study, f"Study: {dataset}",
+        readable(study, method, STUDY_TITLES, "loro_pooled_f1"), f"Study: {dataset}",
         "Per tolerance, policy and timing, a method chosen among every detector, stream and combination by "
         "leave-one-record-out selection (each record scored with the candidate that has the best pooled F1 on "
         "the other records): the held-out F1 beside its chance level and lift, pooled precision and recall, "
-        "delays, false alarms per hour, and the candidate picked most often. Every column of "
-        "tables/study.parquet. Click a heading to sort.")
+        "delays, false alarms per hour, and the candidate picked most often (the method column), best first. "
+        "Every column is in tables/study.parquet. Click a heading to sort.")
 
 
 OUTCOME_INTROS = {

@@ -3,6 +3,7 @@ match the reference beats where a dataset has both."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..parquet import read_metadata, write_parquet

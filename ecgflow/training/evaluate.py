@@ -5,7 +5,8 @@ are NaN for a class whose labels are all one value. In the field's terms, recall
 (Se), precision the positive predictivity (+P); ``fpr`` is the false positive rate FP / (FP + TN).
 
 Multi-label (``superclass``): sigmoid probabilities, per-class thresholds tuned on validation for maximum
-F1, metrics at 0.5 and at the tuned thresholds; ``macro`` averages the classes with support > 0, ``micro``
+F1 where validation has at least ``MIN_TUNE_SUPPORT`` positives (else 0.5; the best-F1 threshold is
+reported beside it), metrics at 0.5 and at the tuned thresholds; ``macro`` averages the classes with support > 0, ``micro``
 pools every (sample, class) decision. Single-label (``beats``): softmax probabilities, argmax predictions,
 one-vs-rest AUROC/AP and FPR per class; as in AAMI-based papers the ``macro`` and ``micro`` rows are over
 N, S, V, F (Q is reported but left out), and ``accuracy`` (micro row) counts every beat.
@@ -67,16 +68,26 @@ def best_f1_threshold(y, p) -> tuple[float, float]:
     return float(thresholds[best]), float(f1[best])
 
 
-def tune_thresholds(y_val: np.ndarray, p_val: np.ndarray, classes) -> pd.DataFrame:
-    """Per-class validation thresholds: ``class, threshold, val_f1, val_support, tuned``
-    (``tuned`` False where validation has no positive: the threshold stays 0.5)."""
+MIN_TUNE_SUPPORT = 20  # validation positives below which a class keeps the 0.5 threshold (superclass task)
+
+
+def tune_thresholds(y_val: np.ndarray, p_val: np.ndarray, classes, min_support: int = 1) -> pd.DataFrame:
+    """Per-class validation thresholds: ``class, threshold, val_f1, val_support, tuned, best_threshold``.
+
+    ``best_threshold``: the threshold of maximum validation F1 (``val_f1``; 0.5 without a positive);
+    ``threshold``: the one used, ``best_threshold`` where validation has at least ``min_support`` (and at
+    least one) positives, else 0.5 (``tuned`` False): a threshold fitted to a handful of positives does
+    not carry over to test data. ``min_support=1`` is the former behaviour (tuned wherever there is a
+    positive)."""
     rows = []
     for k, name in enumerate(classes):
-        threshold, f1 = best_f1_threshold(y_val[:, k], p_val[:, k])
+        best, f1 = best_f1_threshold(y_val[:, k], p_val[:, k])
         support = int(y_val[:, k].sum())
-        rows.append((name, threshold, f1, support, support > 0))
-    return pd.DataFrame(rows, columns=["class", "threshold", "val_f1", "val_support", "tuned"]).astype(
-        {"threshold": "float64", "val_f1": "float64", "val_support": "int64", "tuned": "bool"})
+        tuned = support >= max(int(min_support), 1)
+        rows.append((name, best if tuned else 0.5, f1, support, tuned, best))
+    return pd.DataFrame(rows, columns=["class", "threshold", "val_f1", "val_support", "tuned", "best_threshold"]).astype(
+        {"threshold": "float64", "val_f1": "float64", "val_support": "int64", "tuned": "bool",
+         "best_threshold": "float64"})
 
 
 def _prf(y_true, y_pred, **kwargs):
@@ -201,7 +212,7 @@ def report_tables(task: str, classes, index: pd.DataFrame, val_probs: np.ndarray
     ids = [c for c in ("row", "ecg_id", "record", "sample") if c in index.columns]
     predictions = test[ids].reset_index(drop=True)
     if task == "superclass":
-        thresholds = tune_thresholds(val[classes].to_numpy(), val_probs, classes)
+        thresholds = tune_thresholds(val[classes].to_numpy(), val_probs, classes, MIN_TUNE_SUPPORT)
         y_test = test[classes].to_numpy()
         metrics = multilabel_metrics(y_test, test_probs, thresholds["threshold"].to_numpy(), classes)
         decided = test_probs >= thresholds["threshold"].to_numpy()[None, :]

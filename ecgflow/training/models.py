@@ -100,9 +100,29 @@ class BeatNet(nn.Module):
         return self.head(pooled)
 
 
-MODELS = {"superclass": SuperclassNet, "beats": BeatNet}
+class RhythmNet(nn.Module):
+    """Per-beat rhythm CNN over a causal window of RR intervals (``in_channels`` x window): three
+    convolutions of ``channels`` (the first two halve the length), the mean over the window and its
+    last step's features, a small head, ``n_classes`` logits (one: AF)."""
+
+    def __init__(self, in_channels: int = 2, n_classes: int = 1, channels: int = 16, kernel: int = 5,
+                 dropout: float = 0.1, hidden: int = 32):
+        super().__init__()
+        self.in_channels = int(in_channels)
+        self.encoder = nn.Sequential(conv_block(in_channels, channels, kernel), conv_block(channels, channels, kernel),
+                                     nn.Conv1d(channels, channels, kernel, padding=kernel // 2),
+                                     nn.BatchNorm1d(channels), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * channels, hidden), nn.ReLU(inplace=True),
+                                  nn.Linear(hidden, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x)
+        return self.head(torch.cat([h.mean(dim=2), h[:, :, -1]], dim=1))
+
+
+MODELS = {"superclass": SuperclassNet, "beats": BeatNet, "rhythm": RhythmNet}
 
 
 def build_model(task: str, **kwargs) -> nn.Module:
-    """The network of ``task`` (``superclass`` or ``beats``)."""
+    """The network of ``task`` (``superclass``, ``beats`` or ``rhythm``)."""
     return MODELS[task](**kwargs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from .datasets import DS1, DS2, ptbxl_database_path, test_records
 
 DEMO_PTBXL = "results/demo/raw/ptbxl"
@@ -63,3 +63,24 @@ def train_outputs(task: str, name: str) -> dict[str, str]:
 def figure_outputs(task: str, name: str) -> dict[str, str]:
     """The figures drawn from a training job's tables, by name."""
     return {f: f"results/train/{task}/{name}/figures/{f}.png" for f in FIGURES[task]}
+
+
+def rhythm_datasets(plans: dict) -> list[str]:
+    """The datasets (name -> DatasetPlan) with a pair on a stream read from the rhythm tables (``p_af``)."""
+    from ..streams import STREAMS
+
+    return [name for name, plan in plans.items()
+            if any(STREAMS[s].source == "rhythm" for pairs in plan.pairs.values() for _, s in pairs)]
+
+
+def rhythm_source(dataset: str, rhythm: dict, plans: dict) -> str:
+    """The dataset whose rhythm models score ``dataset``: ``train.rhythm.source_dataset``, else itself
+    (cross-fitted); it must be selected and labelled."""
+    source = rhythm.get("source_dataset") or dataset
+    key = "train.rhythm.source_dataset"
+    if source not in plans:
+        raise ConfigError(key, f"{source!r} is not a selected dataset ({sorted(plans)}): select it too")
+    if not plans[source].spec.labelled:
+        why = "" if rhythm.get("source_dataset") else f" (the p_af stream of {dataset!r} needs one)"
+        raise ConfigError(key, f"{source!r} has no rhythm labels to train on{why}: name a labelled dataset")
+    return source

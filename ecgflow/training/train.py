@@ -1,7 +1,7 @@
 """The training recipe: AdamW, ReduceLROnPlateau(mode="max") on the monitored validation metric, early
 stopping, class-balanced losses, best checkpoint kept.
 
-Monitored metric: validation macro AUROC (``superclass``), validation macro F1 over N, S, V, F
+Monitored metric: validation macro AUROC (``superclass``; ``rhythm``: the AUROC of AF beats), validation macro F1 over N, S, V, F
 (``beats``; only the classes with at least ``min_val_beats`` validation beats count, so that a class
 with a handful of validation beats does not decide the checkpoint).
 Loss weights (from the training split): ``pos_weight = sqrt(N_neg / N_pos)`` per class for the
@@ -44,6 +44,7 @@ from .models import build_model
 TASKS = {
     "superclass": {"classes": SUPERCLASSES, "multilabel": True, "monitor": "macro_auroc"},
     "beats": {"classes": AAMI_CLASSES, "multilabel": False, "monitor": "macro_f1"},
+    "rhythm": {"classes": ("AF",), "multilabel": True, "monitor": "macro_auroc"},  # ecgflow.training.rhythm
 }
 DEVICES = ("auto", "cpu", "cuda")
 BALANCE_FLOOR = 0.002  # share of the training beats below which a class is not up-weighted further
