@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORES ?= 2
 
-.PHONY: run test lint dryrun report bench clean
+.PHONY: run test test-slurm lint dryrun report bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# opt-in: installs and starts a local SLURM (root, apt-get), runs the chain through it, restores the machine
+test-slurm: $(STAMP)
+	ECGFLOW_TEST_SLURM=1 $(BIN)/python -m pytest -q -rs tests/test_slurm.py
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

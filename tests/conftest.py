@@ -18,9 +18,9 @@ needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"real PhysioNet d
 
 
 def pytest_collection_modifyitems(items):
-    """SLURM tests run last: bringing the local SLURM down leaves a ``slurm.conf`` whose controller is
-    gone, and from then on every Snakemake start waits about 9 s for the SLURM plugin's ``scontrol``
-    query (see the README's SLURM section)."""
+    """SLURM tests (opt-in, ``ECGFLOW_TEST_SLURM=1``) run last: they install and start a local SLURM,
+    and until they have restored the machine a ``slurm.conf`` whose controller is down would make every
+    Snakemake start wait about 9 s for the SLURM plugin's ``scontrol`` query (README, SLURM section)."""
     items.sort(key=lambda item: item.get_closest_marker("slurm") is not None)
 
 
