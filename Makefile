@@ -36,6 +36,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/evaluation.py
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/qrs.py
+	$(BIN)/python benchmarks/datasets.py
+	$(BIN)/python benchmarks/rhythm.py
 
 clean:
 	rm -rf results/demo results/logs results/train results/benchmarks .snakemake

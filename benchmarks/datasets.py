@@ -7,7 +7,8 @@ Runs the workflow (default detectors and grids) in a scratch folder on ../shared
     datasets: {mitdb_detected: {base: mitdb, beats: detect}, cpsc2021_detected: {base: cpsc2021, beats: detect}}
     transfer: {from: [afdb]}
 
-and collects, per dataset:
+(without the rhythm model's ``p_af`` stream, which benchmarks/rhythm.py measures) and collects, per
+dataset:
 
 - ``study``: the nested leave-one-record-out pooled F1 (greedy matching; timing chosen per fold, and
   change times) at every tolerance, beside its chance level, with false alarms per hour;
@@ -52,6 +53,7 @@ def add(section, dataset, figure, value, tolerance_s=None, note=""):
 
 def config() -> dict:
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["detectors"]["hysteresis"]["streams"].pop("p_af")  # the rhythm model's stream: benchmarks/rhythm.py
     cfg.update(dataset=DATASETS, data_dir=None, transfer={"from": ["afdb"]},
                datasets={"mitdb": {"data_dir": str(DATA / "mitdb")}, "cpsc2021": {"data_dir": str(DATA / "cpsc2021")},
                          "afdb": {"data_dir": str(DATA / "afdb")},

@@ -338,6 +338,29 @@ def study_origin(study: pd.DataFrame, tolerance_s: float, policy: str = "greedy"
             "n_records": int(row["n_records"])}
 
 
+def episode_configuration(study: pd.DataFrame, best: pd.DataFrame, tolerance_s: float,
+                          policy: str = "greedy", path=None) -> tuple[dict, dict]:
+    """``(configuration, origin)`` of a dataset's episodes: the study's nested pick
+    (:func:`pick_configuration`) when it is a two-state detector; otherwise the two-state detector and
+    stream with the best leave-one-record-out pooled F1 in the best-configurations table
+    (:func:`ecgflow.report.tables.best_configs`) at that tolerance and policy, with its best combination."""
+    row = study[np.isclose(study["tolerance_s"].astype(float), float(tolerance_s))
+                & (study["policy"].astype(str) == policy) & (study["timing"].astype(str) == "chosen")]
+    if row.empty or str(row["picked_detector"].iloc[0]) in TWO_STATE:
+        return pick_configuration(study, tolerance_s, policy), study_origin(study, tolerance_s, policy, path=path)
+    runs = best[np.isclose(best["tolerance_s"].astype(float), float(tolerance_s)) & (best["policy"] == policy)
+                & best["detector"].isin(list(TWO_STATE)) & best["loro_pooled_f1"].notna()]
+    if runs.empty:
+        raise ConfigError(CONFIG_KEY, f"no two-state detector ({', '.join(TWO_STATE)}) ran: give the configuration")
+    r = runs.iloc[int(np.argmax(runs["loro_pooled_f1"].to_numpy()))]
+    origin = {"study": None if path is None else str(path), "tolerance_s": float(tolerance_s), "policy": policy,
+              "rule": f"the study picks {row['picked_detector'].iloc[0]}/{row['picked_stream'].iloc[0]}, which has no "
+                      "states: the two-state method with the best leave-one-record-out pooled F1 instead",
+              "loro_pooled_f1": float(r["loro_pooled_f1"])}
+    return configuration({"detector": r["detector"], "stream": r["stream"], "threshold": r["best_threshold"],
+                          "window": r["best_window"], "min_gap_s": r["best_min_gap_s"], "timing": r["timing"]}), origin
+
+
 def _n_episodes(n: int) -> str:
     return f"{n} episode{'' if n == 1 else 's'}"
 

@@ -253,4 +253,5 @@ def episode_inputs(wildcards):
         inputs["events"] = record_files("events", "detect_records")(wildcards)
     if EPISODE_STUDY[wildcards.dataset]:
         inputs["study"] = EPISODE_STUDY[wildcards.dataset]
+        inputs["best_configs"] = EPISODE_STUDY[wildcards.dataset].replace("study.parquet", "best_configs.parquet")
     return inputs

@@ -6,7 +6,7 @@ sys.path.insert(0, snakemake.scriptdir + "/..")  # the workflow's own ecgflow, w
 
 import pandas as pd
 
-from ecgflow.episodes import pick_configuration, study_origin, study_tolerance, write_episode_tables
+from ecgflow.episodes import episode_configuration, study_tolerance, write_episode_tables
 from ecgflow.extensions import load_extensions
 from ecgflow.logs import log_to
 
@@ -17,8 +17,8 @@ with log_to(snakemake.log[0]):
     if not configuration:
         study = pd.read_parquet(inputs.study)
         tolerance = settings["tolerance_s"] or study_tolerance(study)
-        configuration = pick_configuration(study, tolerance, settings["policy"])
-        origin = study_origin(study, tolerance, settings["policy"], path=inputs.study)
+        configuration, origin = episode_configuration(study, pd.read_parquet(inputs.best_configs), tolerance,
+                                                      settings["policy"], path=inputs.study)
     print(f"configuration: {configuration} ({origin})")
     write_episode_tables(inputs.detections, inputs.get("events"), configuration, dict(snakemake.output.items()),
                          origin=origin, dataset=snakemake.params.dataset, beats_paths=inputs.beats)

@@ -9,9 +9,9 @@ import pytest
 from test_report_tables import EVENT_FREE, metrics_frame
 
 from ecgflow.episodes import (
-    BURDEN_COLUMNS, EPISODE_COLUMNS, burden_error_summary, burden_table, episode_figure, pick_configuration,
-    record_burden, record_episodes, select_detections, study_origin, true_record_episodes, write_episode_tables,
-    write_record_figure,
+    BURDEN_COLUMNS, EPISODE_COLUMNS, burden_error_summary, burden_table, episode_configuration, episode_figure,
+    pick_configuration, record_burden, record_episodes, select_detections, study_origin, true_record_episodes,
+    write_episode_tables, write_record_figure,
 )
 from ecgflow.errors import ConfigError
 from ecgflow.parquet import read_metadata, write_parquet
@@ -209,3 +209,16 @@ def test_pick_configuration_from_a_study():
     single = study_table(metrics_frame({"r1": [(1, 0), (3, 0)]}, detector="hysteresis"), "demo")
     with pytest.raises(ConfigError, match="picked nothing"):
         pick_configuration(single, 2.0)
+
+
+def test_a_one_state_study_pick_falls_back_to_the_best_two_state_method():
+    study = pd.DataFrame({"tolerance_s": [10.0], "policy": ["greedy"], "timing": ["chosen"], "picked_detector": ["ddm"],
+                          "picked_stream": ["irr"]})
+    best = pd.DataFrame({"detector": ["ddm", "cusum", "hysteresis"], "stream": ["irr", "irr", "cosen"],
+                         "tolerance_s": 10.0, "policy": "greedy", "timing": ["alarm", "change", "change"],
+                         "loro_pooled_f1": [0.6, 0.3, 0.4], "best_threshold": [3.0, 8.0, -1.0],
+                         "best_window": [60.0, 60.0, 16.0], "best_min_gap_s": [0.0, 0.0, 2.0]})
+    config, origin = episode_configuration(study, best, 10.0)
+    assert config == {"detector": "hysteresis", "stream": "cosen", "threshold": -1.0, "window": 16.0, "min_gap_s": 2.0,
+                      "timing": "change"}
+    assert "ddm/irr, which has no states" in origin["rule"]

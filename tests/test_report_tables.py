@@ -7,12 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pyarrow.parquet as pq
+
 from ecgflow import __version__
+from ecgflow.errors import EcgflowError, InputError
 from ecgflow.evaluation import precision_recall_f1, score_detections
 from ecgflow.parquet import read_metadata, write_parquet
 from ecgflow.report.study import cpsc2021_table, study_table
-from ecgflow.report.tables import best_configs, grid_summary, read_metrics, write_report_tables
-from ecgflow.report.tables import metrics_frame as table_frame
+from ecgflow.report.tables import (
+    COMBINED_ORDER, MEMORY_LIMIT_ENV, ORDER, STRING_COLUMNS, TMPDIR_ENV, best_configs, grid_summary,
+    write_report_tables,
+)
 
 # (tp, fp) per record and combo; r1-r3 have 4 events each, r4 none; each record lasts 0.5 h
 COUNTS = {"r1": [(2, 0), (3, 1), (0, 0)], "r2": [(2, 0), (1, 1), (4, 4)],
@@ -118,20 +123,6 @@ def test_grid_summary():
     assert c2["false_alarms_per_hour_event_free"] == pytest.approx(16.0)
 
 
-def test_read_metrics_order(tmp_path):
-    m = pd.concat([metrics_frame(), metrics_frame(timing="alarm")]).sample(frac=1.0, random_state=1)
-    paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
-    write_parquet(m.iloc[:5], paths[0], {"record": "first"})
-    write_parquet(m.iloc[5:], paths[1], {"record": "second"})
-    table = read_metrics(paths)
-    assert table.schema.metadata is None and table.num_rows == len(m)
-    assert read_metrics(paths[::-1]).equals(table)
-    out = table_frame(table)
-    assert out["record"].tolist()[:6] == ["r1"] * 6 and out["timing"].tolist()[:2] == ["alarm", "change"]
-    assert out["combo_id"].tolist()[:6] == [0, 0, 1, 1, 2, 2]
-    assert list(out["detector"].cat.categories) == ["adwin"]
-
-
 def test_study_nested_choice_over_pairs_and_timings():
     worse = {rec: [(max(tp - 1, 0), fp + 1) for tp, fp in v] for rec, v in EVENT_FREE.items()}
     m = pd.concat([
@@ -223,36 +214,151 @@ def test_write_report_tables_deterministic(tmp_path):
     assert study["loro_pooled_f1"].between(0, 1).all() and study["loro_pooled_f1_chance"].between(0, 1).all()
 
 
-def test_write_report_tables_by_parts_equals_the_whole_frame(tmp_path):
-    """Tables built a part at a time (pair; tolerance and policy) equal those of the whole metrics frame,
-    with rows shuffled within files, a pair missing on one record and a column missing in some files."""
-    rng = np.random.default_rng(7)
+TABLES = ("detection_metrics", "grid_summary", "best_configs", "study")
+
+
+def whole_frame(paths) -> pd.DataFrame:
+    """The reference: every row of the metrics tables in one frame, ordered by record and candidate
+    (:data:`ORDER`), string columns categorical; columns missing from a table are NaN."""
+    m = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    m = m.sort_values(ORDER, kind="stable").reset_index(drop=True)
+    for c in STRING_COLUMNS:
+        if c in m.columns:
+            m[c] = pd.Categorical(m[c], categories=sorted(set(m[c].dropna().astype(str))))
+    return m
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({c: str for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
+
+
+def with_cpsc(table: pd.DataFrame, rng) -> pd.DataFrame:
+    """CPSC 2021 columns: a score per record, combination and timing (the same at every tolerance and
+    policy) for the two-state hysteresis rows, null for the others."""
+    two_state = (table["detector"] == "hysteresis").to_numpy()
+    u = {key: rng.normal() for key in set(zip(table["combo_id"], table["timing"]))}
+    score = np.array([u[k] for k in zip(table["combo_id"], table["timing"])])
+    out = table.assign(cpsc_u=np.where(two_state, score, np.nan), cpsc_ur=np.where(two_state, 1.0, np.nan),
+                       cpsc_class_true=np.where(two_state, 2.0, np.nan),
+                       cpsc_class_pred=np.where(two_state, 1.0, np.nan))
+    return out.assign(cpsc_ue=out["cpsc_u"] - out["cpsc_ur"])
+
+
+def partial_inputs(folder, rng, cpsc=False) -> list:
+    """Metrics tables of 5 records with their rows and the files' order shuffled: a pair missing on one
+    record, one record split over two files, a column the tables do not read missing from some files."""
     paths = []
-    for i, rec in enumerate(("d01", "d02", "d03", "d04")):
-        events = np.array([20_000 * (i + 1), 300_000]) if i < 3 else np.array([], np.int64)
+    for i, rec in enumerate(("d01", "d02", "d03", "d04", "d05")):
+        events = np.array([20_000 * (i + 1), 300_000]) if i < 4 else np.array([], np.int64)
         parts = [_scored_record(rng, rec, events)]
-        if rec != "d04":
+        if rec != "d04":  # adwin/rr missing on d04
             parts.append(_scored_record(rng, rec, events).assign(detector="adwin", stream="rr"))
-        table = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=i)
+        parts.append(_scored_record(rng, rec, events).assign(detector="hysteresis", stream="pirr"))
+        table = pd.concat(parts, ignore_index=True)
+        if cpsc:
+            table = with_cpsc(table, rng)
+        table = table.sample(frac=1.0, random_state=i)
         if i % 2:
             table = table.assign(note=1.5)
-        paths.append(tmp_path / "metrics" / f"{rec}.parquet")
-        write_parquet(table, paths[-1])
-    outs = {k: tmp_path / "tables" / f"{k}.parquet"
-            for k in ("detection_metrics", "grid_summary", "best_configs", "study")}
-    write_report_tables(paths[::-1], outs, "demo", "h")
-    whole = table_frame(read_metrics(paths))
-    assert set(whole["detector"]) == {"adwin", "pagehinkley"} and whole["note"].isna().any()
+        if rec == "d02":  # one record in two files
+            split = table["detector"] == "adwin"
+            write_parquet(table[split], folder / "d02_adwin.parquet")
+            paths.append(folder / "d02_adwin.parquet")
+            table = table[~split]
+        write_parquet(table, folder / f"{rec}.parquet")
+        paths.append(folder / f"{rec}.parquet")
+    return [paths[i] for i in rng.permutation(len(paths))]
 
-    def plain(frame):
-        return frame.astype({c: str for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
 
-    expected = {"detection_metrics": whole, "grid_summary": grid_summary(whole), "best_configs": best_configs(whole),
+@pytest.mark.parametrize("cpsc", [False, True])
+def test_write_report_tables_equals_the_whole_frame(tmp_path, cpsc):
+    """The engine's tables equal the whole-frame functions on the concatenated rows, exactly and with
+    the same Parquet metadata, with rows and files shuffled and partial inputs."""
+    rng = np.random.default_rng(7)
+    paths = partial_inputs(tmp_path / "metrics", rng, cpsc)
+    keys = (*TABLES, "cpsc2021_score") if cpsc else TABLES
+    outs = {k: tmp_path / "tables" / f"{k}.parquet" for k in keys}
+    write_report_tables(paths, outs, "demo", "h")
+    whole = whole_frame(paths)
+    assert set(whole["detector"]) == {"adwin", "hysteresis", "pagehinkley"} and whole["note"].isna().any()
+    combined = plain(whole).sort_values(COMBINED_ORDER, kind="stable").reset_index(drop=True)
+    expected = {"detection_metrics": combined, "grid_summary": grid_summary(whole), "best_configs": best_configs(whole),
                 "study": study_table(whole, "demo")}
+    if cpsc:
+        expected["cpsc2021_score"] = cpsc2021_table(whole, "demo")
+        assert expected["cpsc2021_score"]["record"].eq("total").sum() == 3
+        assert expected["study"]["cpsc2021_u_mean"].notna().all()
     for key, frame in expected.items():
-        pd.testing.assert_frame_equal(plain(pd.read_parquet(outs[key])), plain(frame), check_exact=True)
+        got = plain(pd.read_parquet(outs[key]))
+        pd.testing.assert_frame_equal(got, frame[got.columns] if key == "detection_metrics" else frame,
+                                      check_exact=True)
+        if key != "detection_metrics":  # the same file metadata (Arrow schema included) as the reference's
+            write_parquet(frame, tmp_path / "expected" / f"{key}.parquet", {"dataset": "demo", "config_hash": "h"})
+            assert (pq.ParquetFile(outs[key]).metadata.metadata
+                    == pq.ParquetFile(tmp_path / "expected" / f"{key}.parquet").metadata.metadata)
     study = pd.read_parquet(outs["study"])
-    assert (study["n_candidates"] == study["timing"].map({"alarm": 8, "change": 8, "chosen": 16})).all()
+    assert (study["n_candidates"] == study["timing"].map({"alarm": 16, "change": 16, "chosen": 32})).all()
+    best = pd.read_parquet(outs["best_configs"]).set_index(["detector", "stream"])
+    assert (best.loc[("adwin", "rr"), "n_records"] == 4).all() and (best["n_event_free_records"] == 1).all()
+    # the combined table keeps every column, null where a table lacks it
+    combined_schema = pq.read_schema(outs["detection_metrics"])
+    assert "note" in combined_schema.names and str(combined_schema.field("record").type).startswith("dictionary")
+
+
+def test_write_report_tables_with_spilling_engine(tmp_path, monkeypatch):
+    """A small memory limit (the engine spills to ECGFLOW_TMPDIR) gives the same tables."""
+    rng = np.random.default_rng(3)
+    paths = partial_inputs(tmp_path / "metrics", rng)
+    outs = {run: {k: tmp_path / run / f"{k}.parquet" for k in TABLES} for run in ("a", "b")}
+    write_report_tables(paths, outs["a"], "demo", "h")
+    (tmp_path / "spill").mkdir()
+    monkeypatch.setenv(TMPDIR_ENV, str(tmp_path / "spill"))
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "64MB")
+    write_report_tables(paths, outs["b"], "demo", "h")
+    assert [p.read_bytes() for p in outs["a"].values()] == [p.read_bytes() for p in outs["b"].values()]
+    assert not list((tmp_path / "spill").iterdir())  # temporary files removed
+
+
+def test_engine_settings_errors(tmp_path, monkeypatch):
+    paths = partial_inputs(tmp_path / "metrics", np.random.default_rng(3))[:2]
+    outs = {k: tmp_path / "tables" / f"{k}.parquet" for k in TABLES}
+    monkeypatch.setenv(TMPDIR_ENV, str(tmp_path / "missing"))
+    with pytest.raises(EcgflowError, match=TMPDIR_ENV):
+        write_report_tables(paths, outs, "demo", "h")
+    monkeypatch.delenv(TMPDIR_ENV)
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "lots")
+    with pytest.raises(EcgflowError, match=MEMORY_LIMIT_ENV):
+        write_report_tables(paths, outs, "demo", "h")
+
+
+@pytest.mark.parametrize("problem", ["missing column", "null count", "two rows", "n_events"])
+def test_write_report_tables_bad_input_names_the_file(tmp_path, problem):
+    """A table without a column the tables read, with a null count, a record's rows given twice or
+    disagreeing on its event count: InputError naming a file (columns the tables do not read may be
+    missing: see test_write_report_tables_equals_the_whole_frame)."""
+    rng = np.random.default_rng(11)
+    folder = tmp_path / "metrics"
+    tables = {rec: _scored_record(rng, rec, np.array([10_000, 200_000])) for rec in ("d01", "d02", "d03")}
+    bad = tables["d02"]
+    if problem == "missing column":
+        bad = bad.drop(columns=["episode_recall"])
+    elif problem == "null count":
+        bad = bad.astype({"fp": "float64"})
+        bad.loc[bad.index[3], "fp"] = np.nan
+    elif problem == "n_events":
+        bad = bad.assign(n_events=np.where(bad["combo_id"] == 2, 3, bad["n_events"]))
+    elif problem == "two rows":
+        write_parquet(bad.iloc[:10], folder / "d02_again.parquet")
+    tables["d02"] = bad
+    for rec, table in tables.items():
+        write_parquet(table, folder / f"{rec}.parquet")
+    outs = {k: tmp_path / "tables" / f"{k}.parquet" for k in TABLES}
+    match = {"missing column": r"d02\.parquet: missing column\(s\) \['episode_recall'\]",
+             "null count": r"d02\.parquet: null values in column\(s\) \['fp'\]",
+             "n_events": r"d02\.parquet: record d02: n_events or duration_h differs",
+             "two rows": r"record d02 has more than one row"}[problem]
+    with pytest.raises(InputError, match=match):
+        write_report_tables(sorted(folder.glob("*.parquet")), outs, "demo", "h")
 
 
 def test_each_group_iterates_as_groupby_does():

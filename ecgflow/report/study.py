@@ -35,6 +35,7 @@ HELD_OUT_KEYS = ("f1_mean", "f1_std", "f1_chance", "f1_lift", "pooled_precision"
                  "false_alarms_per_hour_event_free")
 STUDY_TIMINGS = (*TIMINGS, "chosen")
 STUDY_PICK = ["detector", "stream", "combo_id", "timing", *COMBO_COLUMNS]
+CANDIDATE_KEYS = ["detector", "stream", "combo_id", "timing"]  # a study candidate (the stacks' column order)
 # the metrics columns that the study and the CPSC 2021 table read
 STUDY_COLUMNS = ["record", "tolerance_s", "policy", *STUDY_PICK, *VALUE_COLUMNS, "n_events", "duration_h",
                  *CPSC_COLUMNS]
@@ -159,20 +160,23 @@ def study_from_runs(runs, dataset: str) -> pd.DataFrame:
             cpsc = {timing: cpsc_loro_mean(_timing_rows(run, timing)) for timing in STUDY_TIMINGS}
         for timing in STUDY_TIMINGS:
             sub = _timing_rows(run, timing)
-            if sub.empty:
-                continue
-            s = stack(sub, ["detector", "stream", "combo_id", "timing"])
-            h = held_out(s, choose_loro(s))
-            pick = s.cands.iloc[h.pop("picked")] if h["n_distinct"] else pd.Series(dtype=object)
-            row = {"dataset": dataset, "tolerance_s": float(tol), "policy": policy, "timing": timing,
-                   "n_records": len(s.records), "n_records_with_events": int((s.n_events > 0).sum()),
-                   "n_event_free_records": int((s.n_events == 0).sum()), "n_events": int(s.n_events.sum()),
-                   "n_candidates": len(s.cands), **{f"loro_{k}": h[k] for k in HELD_OUT_KEYS},
-                   "n_distinct_picks": h["n_distinct"], "picked_share": h["picked_share"],
-                   **{f"picked_{k}": pick.get(k, None) for k in STUDY_PICK},
-                   "cpsc2021_u_mean": cpsc[timing]}
-            rows.append(row)
+            if not sub.empty:
+                rows.append(study_row(stack(sub, CANDIDATE_KEYS), dataset, tol, policy, timing, cpsc[timing]))
     return pd.DataFrame(rows)
+
+
+def study_row(s: Stack, dataset: str, tol, policy, timing: str, cpsc_u_mean: float) -> dict:
+    """The study table's row of one tolerance, policy and timing from the :class:`Stack` of its rows
+    (candidates: :data:`CANDIDATE_KEYS`), ``cpsc_u_mean`` from :func:`cpsc_mean`."""
+    h = held_out(s, choose_loro(s))
+    pick = s.cands.iloc[h.pop("picked")] if h["n_distinct"] else pd.Series(dtype=object)
+    return {"dataset": dataset, "tolerance_s": float(tol), "policy": policy, "timing": timing,
+            "n_records": len(s.records), "n_records_with_events": int((s.n_events > 0).sum()),
+            "n_event_free_records": int((s.n_events == 0).sum()), "n_events": int(s.n_events.sum()),
+            "n_candidates": len(s.cands), **{f"loro_{k}": h[k] for k in HELD_OUT_KEYS},
+            "n_distinct_picks": h["n_distinct"], "picked_share": h["picked_share"],
+            **{f"picked_{k}": pick.get(k, None) for k in STUDY_PICK},
+            "cpsc2021_u_mean": cpsc_u_mean}
 
 
 def _timing_rows(metrics: pd.DataFrame, timing: str) -> pd.DataFrame:
@@ -188,13 +192,12 @@ def _cpsc_stack(metrics: pd.DataFrame) -> Stack | None:
     if m.empty:
         return None
     first = m[(m["tolerance_s"] == m["tolerance_s"].min()) & (m["policy"].astype(str) == min(m["policy"].astype(str)))]
-    return stack(first, ["detector", "stream", "combo_id", "timing"], extra=CPSC_COLUMNS)
+    return stack(first, CANDIDATE_KEYS, extra=CPSC_COLUMNS)
 
 
-def _cpsc_loro(metrics: pd.DataFrame) -> tuple[Stack, np.ndarray] | None:
-    """The CPSC 2021 stack and, per record, the candidate with the best mean score on the other records;
-    ``None`` without CPSC 2021 scores or a candidate."""
-    s = _cpsc_stack(metrics)
+def _cpsc_loro(s: Stack | None) -> tuple[Stack, np.ndarray] | None:
+    """The CPSC 2021 stack ``s`` and, per record, the candidate with the best mean score on the other
+    records; ``None`` without CPSC 2021 scores or a candidate."""
     if s is None:
         return None
     pick = choose_loro(s, "cpsc_u")
@@ -203,7 +206,12 @@ def _cpsc_loro(metrics: pd.DataFrame) -> tuple[Stack, np.ndarray] | None:
 
 def cpsc_loro_mean(metrics: pd.DataFrame) -> float:
     """Mean held-out CPSC 2021 score (candidate chosen by mean score on the other records); NaN without."""
-    chosen = _cpsc_loro(metrics)
+    return cpsc_mean(_cpsc_stack(metrics))
+
+
+def cpsc_mean(s: Stack | None) -> float:
+    """:func:`cpsc_loro_mean` from the CPSC 2021 stack of the rows (``None``: no CPSC 2021 scores)."""
+    chosen = _cpsc_loro(s)
     if chosen is None:
         return np.nan
     s, pick = chosen
@@ -215,9 +223,15 @@ def cpsc2021_table(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
     predicted, Ur, Ue, U) for the two-state candidate chosen on the other records (best mean U), and a
     row ``record == "total"`` with the mean over records (the challenge's score), plus the in-sample
     best candidate's mean U for reference (``insample_u_mean``)."""
+    return cpsc2021_from_stacks(((timing, _cpsc_stack(_timing_rows(metrics, timing))) for timing in STUDY_TIMINGS),
+                                dataset)
+
+
+def cpsc2021_from_stacks(stacks, dataset: str) -> pd.DataFrame:
+    """:func:`cpsc2021_table` from ``(timing, CPSC 2021 stack or None)`` pairs in :data:`STUDY_TIMINGS` order."""
     rows = []
-    for timing in STUDY_TIMINGS:
-        chosen = _cpsc_loro(_timing_rows(metrics, timing))
+    for timing, s in stacks:
+        chosen = _cpsc_loro(s)
         if chosen is None:
             continue
         s, pick = chosen
@@ -236,4 +250,3 @@ def cpsc2021_table(metrics: pd.DataFrame, dataset: str) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["dataset", "timing", "record", "detector", "stream", "combo_id", "chosen_timing",
                                       "class_true", "class_pred", "ur", "ue", "u", "insample_u_mean"])
     return out.astype({"combo_id": np.int32})
-

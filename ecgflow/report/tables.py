@@ -7,138 +7,66 @@ recall run over the records with at least one event (on an event-free record eve
 Choices among combinations maximise the pooled F1 over all records (so false alarms on event-free
 records count against a combination); see :mod:`ecgflow.report.study` for the leave-one-record-out
 machinery, ties and rounding. Standard deviations are sample standard deviations (ddof=1).
+
+:func:`grid_summary`, :func:`best_configs` and :func:`ecgflow.report.study.study_table` define the
+tables on a frame of all metrics rows (ordered by record, then candidate: :data:`ORDER`).
+:func:`write_report_tables` builds the same tables without holding all rows: DuckDB reads the
+per-record Parquet files and sorts the rows by (detector, stream, tolerance, policy), record and
+candidate, spilling to disk beyond its memory limit (environment variables ``ECGFLOW_MEMORY_LIMIT``
+and ``ECGFLOW_TMPDIR``), and the tables are built from that one stream a (detector, stream,
+tolerance, policy) part at a time; see :func:`write_report_tables`.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..errors import InputError
+from ..errors import EcgflowError, InputError
 from ..evaluation.metrics import chance_f1, precision_recall_f1
+from ..evaluation.scoring import CPSC_COLUMNS
 from ..parquet import parquet_parts, write_parquet
 from .study import (
-    COMBO_COLUMNS, HELD_OUT_KEYS, STUDY_COLUMNS, choose_insample, choose_loro, cpsc2021_table, each_group, first_max,
-    held_out, stack, study_from_runs,
+    CANDIDATE_KEYS, COMBO_COLUMNS, HELD_OUT_KEYS, STUDY_TIMINGS, VALUE_COLUMNS, Stack, choose_insample, choose_loro,
+    cpsc2021_from_stacks, cpsc_mean, each_group, first_max, held_out, stack, study_row,
 )
 
+TMPDIR_ENV = "ECGFLOW_TMPDIR"  # folder of the engine's spill files and the study's arrays (default: TMPDIR)
+MEMORY_LIMIT_ENV = "ECGFLOW_MEMORY_LIMIT"  # the engine's memory limit, DuckDB syntax ("1GB", "500MB")
+DEFAULT_MEMORY_LIMIT = "512MB"
+
 RUN_KEYS = ["detector", "stream", "tolerance_s", "policy", "timing"]
-ORDER = ["detector", "stream", "record", "combo_id", "tolerance_s", "policy", "timing"]
-SPLIT_BUFFER_BYTES = 256 << 20  # rows held by split_metrics before it writes them out
-PART_KEYS = ["detector", "stream", "tolerance_s", "policy"]  # the report tables' parts (see write_report_tables)
+ORDER = ["detector", "stream", "record", "combo_id", "tolerance_s", "policy", "timing"]  # the whole frame's rows
+COMBINED_ORDER = ["detector", "stream", "tolerance_s", "policy", "record", "combo_id", "timing"]  # detection_metrics
+SUMMARY_KEYS = ["detector", "stream", "combo_id", "tolerance_s", "policy", "timing"]  # grid_summary's rows
+CAND_ORDER = ["tolerance_s", "policy", "detector", "stream", "combo_id", "timing"]  # candidate ids (cid)
+CHUNK_ORDER = ["detector", "stream", "tolerance_s", "policy"]  # the parts of the engine's stream (pid)
 STRING_COLUMNS = ["dataset", "record", "detector", "stream", "threshold_name", "window_name", "policy", "timing"]
-
-
-def read_metrics(paths, columns=None) -> pa.Table:
-    """Per-record metrics tables as one Arrow table (string columns dictionary-encoded), rows ordered
-    by detector, stream, record, combo, tolerance, policy, timing whatever the order of ``paths``;
-    ``columns``: the columns to read where the tables have them (every column of :data:`ORDER` is read).
-
-    Memory: the sort keys are integer codes (no Python strings), and the rows are reordered one column
-    at a time, so the peak is about one copy of the table plus one column."""
-    if not paths:
-        raise InputError("metrics", "no metrics tables to combine")
-    tables = []
-    for p in paths:
-        names = _checked_schema(p).names
-        read = names if columns is None else [c for c in names if c in {*columns, *ORDER}]
-        tables.append(pq.read_table(p, columns=read, read_dictionary=[c for c in STRING_COLUMNS if c in read]))
-    table = pa.concat_tables(tables, promote_options="permissive").replace_schema_metadata(None)
-    del tables
-    order = pa.array(np.lexsort([_sort_codes(table[c]) for c in reversed(ORDER)]))
-    names, columns = table.column_names, table.columns
-    del table
-    for i, name in enumerate(names):
-        column = columns[i].take(order)
-        if name in STRING_COLUMNS:  # one dictionary per column, in order of first appearance in the sorted rows
-            column = pc.dictionary_encode(column.cast(pa.string()).combine_chunks())
-        columns[i] = column
-    return pa.table(columns, names=names)
+# the columns the tables read (each must be in every metrics table), and those that may not be null
+STREAM_COLUMNS = ["n_events", "n_detections", "tp", "fp", "fn", "tp_chance", "duration_h", "mean_delay_s",
+                  "median_delay_s", "f1", "precision", "recall", "f1_chance", "f1_lift", "delay_penalised_f1",
+                  "episode_recall"]
+REQUIRED = [*ORDER, *COMBO_COLUMNS, *STREAM_COLUMNS]
+NOT_NULL = [*ORDER, "n_events", "n_detections", "tp", "fp", "fn", "duration_h"]
+BATCH_ROWS = 1 << 18  # rows per batch read from the engine, and per row group of detection_metrics
+SUMMARY_ROWS = 1 << 19  # rows per grid_summary call (whole candidates; several small parts make one call)
 
 
 def _checked_schema(path) -> pa.Schema:
-    """The schema (without metadata) of a metrics table, which must hold every column of :data:`ORDER`."""
+    """The schema (without metadata) of a metrics table, which must hold every column of :data:`REQUIRED`."""
     schema = pq.read_schema(path).remove_metadata()
-    missing = [c for c in ORDER if c not in schema.names]
+    missing = [c for c in REQUIRED if c not in schema.names]
     if missing:
         raise InputError(path, f"missing column(s) {missing}")
     return schema
-
-
-def split_metrics(paths, folder) -> dict[tuple, Path]:
-    """One pass over the per-record metrics tables ``paths``: the rows of each :data:`PART_KEYS` value
-    (detector, stream, tolerance, policy) go to a Parquet file of their own in ``folder``, all of one
-    schema (the tables' columns, missing ones null). Returns ``{key: file}``."""
-    if not paths:
-        raise InputError("metrics", "no metrics tables to combine")
-    schema = pa.unify_schemas([_checked_schema(p) for p in paths], promote_options="permissive")
-    for name in STRING_COLUMNS:
-        if name in schema.names:
-            schema = schema.set(schema.get_field_index(name), pa.field(name, pa.dictionary(pa.int32(), pa.string())))
-    strings = [c for c in STRING_COLUMNS if c in schema.names]
-    writers, pending, size = {}, {}, 0
-
-    def flush():
-        for key, tables in pending.items():
-            if key not in writers:
-                path = Path(folder) / f"{len(writers)}.parquet"
-                # temporary files: no statistics, dictionaries for the string columns only (fast writes)
-                writers[key] = (path, pq.ParquetWriter(path, schema, write_statistics=False, use_dictionary=strings))
-            writers[key][1].write_table(pa.concat_tables(tables))
-        pending.clear()
-
-    try:
-        for p in paths:
-            table = pq.read_table(p, read_dictionary=strings)
-            table = pa.table([table[f.name].cast(f.type) if f.name in table.column_names
-                              else pa.nulls(len(table), f.type) for f in schema], schema=schema)
-            keys = table.select(PART_KEYS).to_pandas()  # string columns as categoricals: no Python strings per row
-            groups = keys.groupby(PART_KEYS, sort=False, observed=True).indices
-            table = table.take(np.concatenate(list(groups.values())))  # one take, then a zero-copy slice per key
-            start = 0
-            for key, rows in groups.items():
-                pending.setdefault(key, []).append(table.slice(start, len(rows)))
-                start += len(rows)
-            size += table.nbytes
-            if size > SPLIT_BUFFER_BYTES:  # a few large row groups per file, not one per record
-                flush()
-                size = 0
-        flush()
-    finally:
-        for _, writer in writers.values():
-            writer.close()
-    return {key: path for key, (path, _) in writers.items()}
-
-
-def _sort_codes(column: pa.ChunkedArray) -> np.ndarray:
-    """Integers that sort as the column's values do (a dictionary column by its strings)."""
-    if not pa.types.is_dictionary(column.type):
-        return column.to_numpy()
-    column = column.unify_dictionaries()
-    if not column.num_chunks:
-        return np.zeros(0, np.int64)
-    values = column.chunk(0).dictionary.to_numpy(zero_copy_only=False).astype(str)
-    rank = np.empty(len(values), np.int64)
-    rank[np.argsort(values, kind="stable")] = np.arange(len(values))
-    return np.concatenate([rank[chunk.indices.to_numpy(zero_copy_only=False)] for chunk in column.chunks])
-
-
-def metrics_frame(table: pa.Table) -> pd.DataFrame:
-    """:func:`read_metrics`' table as a DataFrame, string columns as categoricals in sorted order
-    (memory; sorting and grouping then follow the values, not the files' order). The table's buffers
-    are released as they are converted: it cannot be used afterwards."""
-    out = table.to_pandas(split_blocks=True, self_destruct=True)
-    for c in STRING_COLUMNS:
-        if c in out.columns:
-            col = out[c] if isinstance(out[c].dtype, pd.CategoricalDtype) else out[c].astype("category")
-            out[c] = col.cat.reorder_categories(sorted(col.cat.categories))
-    return out
 
 
 def _plain_strings(table: pd.DataFrame) -> pd.DataFrame:
@@ -158,8 +86,14 @@ def grid_summary(metrics: pd.DataFrame) -> pd.DataFrame:
       ``false_alarms_per_hour`` and ``false_alarms_per_hour_event_free`` (NaN without such records);
     - over records with events: ``f1``, ``precision``, ``recall`` ``_mean``/``_std``/``_median``,
       ``f1_chance_mean``, ``f1_lift_mean``, ``delay_penalised_f1_mean``, ``episode_recall_mean``.
+
+    Sums and means add each group's rows in frame order, and how depends on the whole frame's order:
+    pandas adds the groups of a frame sorted by group with ``ufunc.reduceat`` (when the column has no
+    NaN), otherwise with Kahan summation, which can differ in the last bit. The report's frames, as
+    the whole frame of :func:`write_report_tables`, are ordered by record, then candidate (Kahan
+    summation in record order; one record: one row per group, the same either way).
     """
-    keys = ["detector", "stream", "combo_id", "tolerance_s", "policy", "timing"]
+    keys = SUMMARY_KEYS
     cols = [*keys, *COMBO_COLUMNS, "record", "n_events", "tp", "fp", "fn", "tp_chance", "n_detections", "duration_h"]
     m = metrics[cols].assign(
         _delay_sum=metrics["mean_delay_s"].fillna(0.0) * metrics["tp"],
@@ -227,15 +161,15 @@ def best_configs(metrics: pd.DataFrame) -> pd.DataFrame:
       mean/std F1 over records with events and its chance, pooled F1 and its chance, delays, false
       alarms per hour), and how many distinct combinations the folds chose.
     """
-    return _best_table(list(_best_rows(metrics)))
+    return _best_table([row for _, row in _best_rows(metrics)])
 
 
 def _best_rows(metrics: pd.DataFrame):
-    """:func:`best_configs`' rows, one dict per run of ``metrics``."""
+    """``(run key, row)`` of :func:`best_configs`, one per run of ``metrics``."""
     for key, group in each_group(metrics, RUN_KEYS):
         s = stack(group, ["combo_id"])
         if not s.cands.empty:
-            yield {**dict(zip(RUN_KEYS, key)), **_run_row(s)}
+            yield key, {**dict(zip(RUN_KEYS, key)), **_run_row(s)}
 
 
 def _best_table(rows: list[dict]) -> pd.DataFrame:
@@ -246,39 +180,400 @@ def _best_table(rows: list[dict]) -> pd.DataFrame:
     return out
 
 
+# --- the engine ---------------------------------------------------------------------------------
+
+
+def engine_settings() -> tuple[Path, str]:
+    """The folder for the engine's temporary files (``ECGFLOW_TMPDIR``, else ``TMPDIR``, else the
+    system's) and its memory limit (``ECGFLOW_MEMORY_LIMIT``, DuckDB syntax, default 512MB)."""
+    folder = os.environ.get(TMPDIR_ENV) or tempfile.gettempdir()
+    if not Path(folder).is_dir():
+        raise EcgflowError(f"environment variable {TMPDIR_ENV}: {folder} is not a folder")
+    return Path(folder), os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+def _connect(folder: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills to ``folder``, on the CPUs this process may use."""
+    try:
+        return duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(folder),
+                                      "threads": _cpus(), "preserve_insertion_order": False})
+    except duckdb.Error as e:
+        raise EcgflowError(f"environment variable {MEMORY_LIMIT_ENV}={memory_limit!r}: {e}") from None
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (a SLURM job's allocation, not the node's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _q(name: str) -> str:
+    """A quoted SQL identifier (``window`` is a keyword)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _cols(names) -> str:
+    return ", ".join(_q(c) for c in names)
+
+
+def _schemas(paths: list[str]) -> pa.Schema:
+    """The combined table's schema: every table's columns (permissive type promotion; string columns
+    dictionary-encoded), after checking that every table has the columns the tables read."""
+    schema = pa.unify_schemas([_checked_schema(p) for p in paths], promote_options="permissive")
+    for name in STRING_COLUMNS:
+        if name in schema.names:
+            schema = schema.set(schema.get_field_index(name), pa.field(name, pa.dictionary(pa.int32(), pa.string())))
+    return schema
+
+
+def _dimensions(con) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidates (one per tolerance, policy, detector, stream, combination and timing, numbered ``cid``
+    in that order; ``pid`` numbers their (detector, stream, tolerance, policy) in that order) and records
+    (numbered ``rid`` in sorted order, with their event count and duration), as engine tables ``cands``
+    and ``recs`` and as frames. Raises :class:`InputError` (naming a file) on nulls in
+    :data:`NOT_NULL` columns or a record whose rows disagree on its event count or duration."""
+    nulls = ", ".join(f"count(*) - count({_q(c)}) AS {_q('null_' + c)}" for c in NOT_NULL)
+    checks = con.sql(f"SELECT filename, record, min(n_events) AS ne_min, max(n_events) AS ne_max, "
+                     f"min(duration_h) AS h_min, max(duration_h) AS h_max, {nulls} "
+                     f"FROM metrics GROUP BY filename, record ORDER BY filename, record").df()
+    for row in checks.itertuples(index=False):
+        bad = [c for c in NOT_NULL if getattr(row, "null_" + c)]
+        if bad:
+            raise InputError(row.filename, f"null values in column(s) {bad}")
+    per_rec = checks.groupby("record", sort=True).agg(ne_min=("ne_min", "min"), ne_max=("ne_max", "max"),
+                                                      h_min=("h_min", "min"), h_max=("h_max", "max"),
+                                                      filename=("filename", "first"))
+    for rec, row in per_rec.iterrows():
+        if row["ne_min"] != row["ne_max"] or row["h_min"] != row["h_max"]:
+            raise InputError(row["filename"], f"record {rec}: n_events or duration_h differs between its rows")
+    con.sql(f"CREATE TEMP TABLE cands AS SELECT row_number() OVER (ORDER BY {_cols(CAND_ORDER)}) - 1 AS cid, "
+            f"dense_rank() OVER (ORDER BY {_cols(CHUNK_ORDER)}) - 1 AS pid, * "
+            f"FROM (SELECT {_cols(CAND_ORDER)} FROM metrics GROUP BY ALL)")
+    cands = con.sql("SELECT * FROM cands ORDER BY cid").df()
+    for c in ("detector", "stream", "policy", "timing"):
+        cands[c] = pd.Categorical(cands[c].to_numpy(object), categories=sorted(set(cands[c].astype(str))))
+    recs = pd.DataFrame({"record": per_rec.index.astype(str), "rid": np.arange(len(per_rec)),
+                         "n_events": per_rec["ne_max"].to_numpy(np.float64),
+                         "duration_h": per_rec["h_max"].to_numpy(np.float64)})
+    con.register("recs_frame", recs[["record", "rid"]])
+    con.sql("CREATE TEMP TABLE recs AS SELECT * FROM recs_frame")
+    con.unregister("recs_frame")
+    return cands, recs
+
+
+def _coded_rows(columns: list[str], where: str = "", order: str = "") -> str:
+    """SQL: pair id, candidate id, record id and ``columns`` of the metrics rows."""
+    return (f"SELECT c.pid, c.cid, r.rid, {', '.join('m.' + _q(c) for c in columns)} FROM metrics m "
+            f"JOIN cands c USING ({_cols(CAND_ORDER)}) JOIN recs r USING (record) {where} {order}")
+
+
+def _chunks(batches):
+    """The rows of ``batches`` (sorted by ``pid``) one ``pid`` at a time: ``(pid, table)``."""
+    pending = None
+    for batch in batches:
+        table = pa.Table.from_batches([batch])
+        table = table if pending is None else pa.concat_tables([pending, table])
+        pid = table["pid"].to_numpy()
+        start = 0
+        while pid[-1] > pid[start]:
+            stop = int(np.searchsorted(pid, pid[start], side="right"))
+            yield int(pid[start]), table.slice(start, stop - start)
+            start = stop
+        pending = table.slice(start)
+    if pending is not None and pending.num_rows:
+        yield int(pending["pid"][0].as_py()), pending
+
+
+class _Combined:
+    """detection_metrics written batch by batch from the engine's stream (:func:`_stream_tables`): the
+    key columns rebuilt from the candidate and record ids, every column as ``schema`` has it."""
+
+    def __init__(self, schema: pa.Schema, cands: pd.DataFrame, recs: pd.DataFrame):
+        self.schema = schema
+        self.dicts = {c: (cands[c].cat.codes.to_numpy(np.int32), pa.array(list(cands[c].cat.categories), pa.string()))
+                      for c in ("detector", "stream", "policy", "timing")}
+        self.dicts["record"] = (None, pa.array(recs["record"].tolist(), pa.string()))
+        self.plain = {c: cands[c].to_numpy() for c in ("combo_id", "tolerance_s")}
+
+    def table(self, batch: pa.RecordBatch) -> pa.Table:
+        cid = batch.column("cid").to_numpy()
+        columns = []
+        for field in self.schema:
+            if field.name in self.dicts:
+                codes, dictionary = self.dicts[field.name]
+                codes = batch.column("rid").to_numpy().astype(np.int32) if codes is None else codes[cid]
+                column = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), dictionary)
+            elif field.name in self.plain:
+                column = pa.array(self.plain[field.name][cid])
+            else:
+                column = batch.column(field.name)
+            if pa.types.is_dictionary(field.type) and not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column.cast(pa.string()))
+            elif column.type != field.type:
+                column = column.cast(field.type)
+            columns.append(column)
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+
+def _dense(table: pa.Table, columns, c0: int, n_cands: int, n_records: int) -> dict:
+    """``columns`` of ``table`` (candidate ids ``c0`` to ``c0 + n_cands``) as (candidate x record)
+    float arrays, NaN where a candidate has no row for a record."""
+    c = table["cid"].to_numpy() - c0
+    r = table["rid"].to_numpy()
+    out = {}
+    for col in columns:
+        arr = np.full((n_cands, n_records), np.nan)
+        arr[c, r] = table[col].to_numpy(zero_copy_only=False).astype(np.float64)
+        out[col] = arr
+    return out
+
+
+def _check_unique(table: pa.Table, cands: pd.DataFrame, recs: pd.DataFrame) -> None:
+    """Raise :class:`InputError` if a record has two rows for one candidate (a table given twice)."""
+    key = table["rid"].to_numpy() * len(cands) + table["cid"].to_numpy()  # rows sorted by record, candidate
+    dup = np.flatnonzero(np.diff(key) == 0)
+    if len(dup):
+        rid, cid = divmod(int(key[dup[0]]), len(cands))
+        cand = {k: (v.item() if hasattr(v, "item") else v) for k, v in cands.iloc[cid][CAND_ORDER].items()}
+        raise InputError("metrics", f"record {recs['record'].iloc[rid]} has more than one row for {cand}")
+
+
+def _firsts(table: pa.Table, firsts: dict) -> None:
+    """Fill ``firsts`` (combination column -> values per candidate id) with each candidate's first
+    non-null value of the column in ``table`` (rows ordered by record), as ``groupby.first`` takes it."""
+    cid = table["cid"].to_numpy()
+    for c, out in firsts.items():
+        column = table[c]
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        ids, at = np.unique(cid[valid], return_index=True)
+        out[ids] = column.filter(pa.array(valid)).take(pa.array(at)).to_numpy(zero_copy_only=False)
+
+
+def _frame(table: pa.Table, cands: pd.DataFrame, records: pd.CategoricalDtype) -> pd.DataFrame:
+    """The rows of ``table`` as the metrics frame :func:`grid_summary` reads (in the table's order)."""
+    cid = table["cid"].to_numpy()
+    out = {}
+    for c in SUMMARY_KEYS:
+        col = cands[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            out[c] = pd.Categorical.from_codes(col.cat.codes.to_numpy()[cid], dtype=col.dtype)
+        else:
+            out[c] = col.to_numpy()[cid]
+    out["record"] = pd.Categorical.from_codes(table["rid"].to_numpy(), dtype=records)
+    for c in [*COMBO_COLUMNS, *STREAM_COLUMNS]:
+        out[c] = table[c].to_pandas() if pa.types.is_string(table[c].type) else table[c].to_numpy(zero_copy_only=False)
+    return pd.DataFrame(out)
+
+
+def _index(mask: np.ndarray):
+    """Positions where ``mask`` holds, as a slice where they are evenly spaced (a view, no copy)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == len(mask):
+        return slice(None)
+    if len(idx) > 1 and (np.diff(idx) == idx[1] - idx[0]).all():
+        return slice(int(idx[0]), int(idx[-1]) + 1, int(idx[1] - idx[0]))
+    return idx
+
+
+def _sub_stack(values: dict, cands: pd.DataFrame, recs: pd.DataFrame, cols, contiguous=False) -> Stack | None:
+    """The :class:`~ecgflow.report.study.Stack` that :func:`~ecgflow.report.study.stack` builds from the
+    rows of candidates ``cols`` (mask over ``cands``): ``values`` are (record x candidate) arrays over
+    all records and ``cands``, NaN TP where a record has no row. ``None`` without rows. The arrays are
+    views of ``values`` where they can be, or, with ``contiguous``, C-ordered copies as ``stack``'s are
+    (sums over records of non-integer values then add in the same order)."""
+    idx = _index(cols)
+    tp = values["tp"][:, idx]
+    present = ~np.isnan(tp)
+    rows = present.any(axis=1)
+    if not rows.any():
+        return None
+    ridx = _index(rows)
+    keep = present[rows].all(axis=0)
+    del present
+    kidx = _index(keep)
+
+    def pick(a):
+        a = a[:, idx][ridx]
+        a = a if isinstance(kidx, slice) and kidx == slice(None) else a[:, kidx]
+        return np.ascontiguousarray(a) if contiguous else a
+
+    sub = cands.loc[cols, CANDIDATE_KEYS + COMBO_COLUMNS].reset_index(drop=True)
+    return Stack(sub[keep].reset_index(drop=True), recs["record"].to_numpy(object)[ridx],
+                 recs["n_events"].to_numpy()[ridx], recs["duration_h"].to_numpy()[ridx],
+                 {k: pick(v) for k, v in values.items()})
+
+
+def _timing_stacks(values: dict, cands: pd.DataFrame, recs: pd.DataFrame, contiguous=False):
+    """``(timing, stack or None)`` per study timing ("chosen": every candidate)."""
+    for timing in STUDY_TIMINGS:
+        cols = np.ones(len(cands), bool) if timing == "chosen" else (cands["timing"] == timing).to_numpy()
+        yield timing, (_sub_stack(values, cands, recs, cols, contiguous) if cols.any() else None)
+
+
+def _cpsc_stacks(con, cands: pd.DataFrame, recs: pd.DataFrame):
+    """CPSC 2021 stacks per study timing: the rows of the first tolerance and policy with a CPSC 2021
+    score, as :func:`~ecgflow.report.study.cpsc2021_table` stacks them (arrays in memory, C order)."""
+    n_first = int(((cands["tolerance_s"] == cands["tolerance_s"].iloc[0])
+                   & (cands["policy"] == cands["policy"].iloc[0])).sum())  # cids of the first tolerance and policy
+    scored = f"WHERE m.cpsc_u IS NOT NULL AND NOT isnan(m.cpsc_u) AND c.cid < {n_first}"
+    table = con.sql(_coded_rows([*VALUE_COLUMNS, *CPSC_COLUMNS], scored)).to_arrow_table()
+    if not table.num_rows:
+        return [(timing, None) for timing in STUDY_TIMINGS]
+    used = np.unique(table["cid"].to_numpy())  # candidates with a score, in cid (= stack) order
+    sub = cands.iloc[used].reset_index(drop=True)
+    table = table.set_column(table.schema.get_field_index("cid"), "cid",
+                             pa.array(np.searchsorted(used, table["cid"].to_numpy())))
+    dense = _dense(table, [*VALUE_COLUMNS, *CPSC_COLUMNS], 0, len(used), len(recs))
+    values = {k: np.ascontiguousarray(v.T) for k, v in dense.items()}
+    del dense, table
+    return list(_timing_stacks(values, sub, recs, contiguous=True))
+
+
 def write_report_tables(metric_paths, outputs: dict, dataset: str, config_hash: str) -> None:
     """Read per-record metrics tables and write ``outputs`` (keys ``detection_metrics``,
     ``grid_summary``, ``best_configs``, ``study``, and optionally ``cpsc2021_score``: Parquet paths)
     with dataset and config hash as metadata.
 
-    Memory: the tables are first split into temporary files (:func:`split_metrics`, under ``TMPDIR``);
-    the combined table, the grid summary and the best configurations are then built a (detector,
-    stream) pair at a time, and the study a (tolerance, policy) at a time from the columns it needs,
-    so the peak follows the largest of these parts rather than all the rows."""
+    Every table must have the columns the tables read (:data:`REQUIRED`; :class:`InputError` naming
+    the file otherwise), without nulls in :data:`NOT_NULL`, and a record's rows must agree on its
+    ``n_events`` and ``duration_h``; other columns missing from some tables are null in
+    detection_metrics. The tables equal those of the frame of all rows ordered by record and
+    candidate (:func:`grid_summary`, :func:`best_configs`, :func:`~ecgflow.report.study.study_table`,
+    :func:`~ecgflow.report.study.cpsc2021_table`); detection_metrics holds every row, ordered by
+    detector, stream, tolerance, policy, record, combination and timing.
+
+    How: DuckDB reads the tables (memory limit ``ECGFLOW_MEMORY_LIMIT``, default 512MB, beyond which it
+    spills to a temporary folder under ``ECGFLOW_TMPDIR``, default ``TMPDIR``) and sorts their rows,
+    candidates and records as integer ids, by (detector, stream, tolerance, policy), record and
+    candidate. That one stream is written out as detection_metrics, and each (detector, stream,
+    tolerance, policy) part of it becomes the grid summary's frames (whole candidates, about
+    :data:`SUMMARY_ROWS` rows each), the best configurations' (record x combination) arrays and a
+    slice of its tolerance and policy's (record x candidate) arrays, written to files in the
+    temporary folder. After the stream, each tolerance and policy's study runs on those files mapped
+    into memory (read in full for TP and FP only). Peak memory: about the engine's limit plus one
+    part, or the study of one tolerance and policy (about six (record x candidate) arrays), whichever
+    is larger; temporary disk: the engine's spill plus 64 bytes per metrics row."""
     meta = {"dataset": dataset, "config_hash": config_hash}
-    with tempfile.TemporaryDirectory(prefix="ecgflow-report-") as tmp:
-        parts = split_metrics(list(metric_paths), tmp)
-        by_pair, by_run = {}, {}
-        for (detector, stream, tol, policy), path in sorted(parts.items()):
-            by_pair.setdefault((detector, stream), []).append(path)
-            by_run.setdefault((tol, policy), []).append(path)
-        summaries, best_rows = [], []
-        schema = pq.read_schema(next(iter(parts.values()))).remove_metadata()
-        with parquet_parts(outputs["detection_metrics"], schema, meta) as append:
-            for paths in by_pair.values():
-                table = read_metrics(paths)
-                append(table)
-                metrics = metrics_frame(table)
-                del table
-                summaries.append(grid_summary(metrics))
-                best_rows.extend(_best_rows(metrics))
-                del metrics
-        write_parquet(pd.concat(summaries, ignore_index=True), outputs["grid_summary"], meta)
-        write_parquet(_best_table(best_rows), outputs["best_configs"], meta)
-
-        def run(key):
-            return metrics_frame(read_metrics(by_run[key], columns=STUDY_COLUMNS))
-
-        write_parquet(study_from_runs(((key, run(key)) for key in sorted(by_run)), dataset), outputs["study"], meta)
+    paths = sorted({str(p) for p in metric_paths})
+    if not paths:
+        raise InputError("metrics", "no metrics tables to combine")
+    schema = _schemas(paths)
+    folder, memory_limit = engine_settings()
+    with tempfile.TemporaryDirectory(prefix="ecgflow-report-", dir=folder) as tmp:
+        tmp = Path(tmp)
+        con = _connect(tmp, memory_limit)
+        try:
+            files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+            con.sql(f"CREATE TEMP VIEW metrics AS SELECT * FROM read_parquet({files}, union_by_name = true, "
+                    f"filename = true)")
+            cands, recs = _dimensions(con)
+            blocks = _stream_tables(con, schema, cands, recs, tmp, outputs, meta)
+            cpsc = (_cpsc_stacks(con, cands, recs) if "cpsc_u" in schema.names
+                    else [(timing, None) for timing in STUDY_TIMINGS])
+        finally:
+            con.close()
+        cpsc_means = {timing: cpsc_mean(s) for timing, s in cpsc}
         if "cpsc2021_score" in outputs:
-            write_parquet(cpsc2021_table(run(min(by_run)), dataset), outputs["cpsc2021_score"], meta)
+            write_parquet(cpsc2021_from_stacks(cpsc, dataset), outputs["cpsc2021_score"], meta)
+        del cpsc
+        rows = []
+        for (tol, policy), block, files in blocks:
+            values = {k: np.memmap(f, np.float64, "r", shape=(len(recs), len(block)), order="F")
+                      for k, f in files.items()}
+            for timing, s in _timing_stacks(values, block, recs):
+                if s is not None:
+                    rows.append(study_row(s, dataset, tol, policy, timing, cpsc_means[timing]))
+            del values
+            for f in files.values():
+                f.unlink()
+        write_parquet(pd.DataFrame(rows), outputs["study"], meta)
+
+
+def _batches(con, sql: str):
+    """The result of ``sql`` as Arrow record batches of :data:`BATCH_ROWS` rows."""
+    yield from con.sql(sql).to_arrow_reader(BATCH_ROWS)
+
+
+def _stream_tables(con, schema: pa.Schema, cands: pd.DataFrame, recs: pd.DataFrame, tmp: Path, outputs: dict,
+                   meta: dict) -> list:
+    """Write detection_metrics, grid_summary and best_configs from the engine's stream of coded rows,
+    and each tolerance and policy's study arrays to files in ``tmp``; fill the combination columns of
+    ``cands`` (first non-null value in record order). Returns ``[((tolerance, policy), candidates,
+    {column: file})]``, each file the (record x candidate) array of a column in Fortran order.
+
+    Each (detector, stream, tolerance, policy) part of the stream is ordered by record, then candidate,
+    as in the frame of all rows ordered by record (so the grid summary adds the same numbers in the same
+    way: see :func:`grid_summary`)."""
+    n_rec = len(recs)
+    records = pd.CategoricalDtype(recs["record"].tolist())
+    spans = cands.groupby("pid")["cid"].agg(["min", "max"]).to_numpy()  # a part's candidates: consecutive ids
+    block = (cands[["tolerance_s", "policy"]] != cands[["tolerance_s", "policy"]].shift()).any(axis=1).cumsum() - 1
+    block_start = np.searchsorted(block.to_numpy(), np.arange(block.iloc[-1] + 1))
+    firsts = {c: np.full(len(cands), None, object) if pa.types.is_dictionary(schema.field(c).type)
+              or pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)
+              else np.full(len(cands), np.nan) for c in COMBO_COLUMNS}
+    combined = _Combined(schema, cands, recs)
+    carried = [f.name for f in schema if f.name not in ORDER]
+    kept = ["pid", "cid", "rid", *COMBO_COLUMNS, *STREAM_COLUMNS]
+    summaries, pending, best, files, handles = [], [], [], {}, {}
+
+    def summarise(last=False):
+        if pending and (last or sum(len(f) for f in pending) >= SUMMARY_ROWS):
+            summaries.append(grid_summary(pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]))
+            pending.clear()
+
+    with parquet_parts(outputs["detection_metrics"], schema, meta) as append:
+        def stream():
+            for batch in _batches(con, _coded_rows(carried, order="ORDER BY c.pid, r.rid, c.cid")):
+                append(combined.table(batch))
+                yield batch.select(kept)
+
+        try:
+            for pid, table in _chunks(stream()):
+                _check_unique(table, cands, recs)
+                c0, c1 = int(spans[pid, 0]), int(spans[pid, 1]) + 1
+                _firsts(table, firsts)
+                # grid summary: whole candidates, a bounded number of rows at a time, in the stream's order
+                cid = table["cid"].to_numpy()
+                for a, b in _spans(c0, c1, -(-table.num_rows // SUMMARY_ROWS)):
+                    part = table if (a, b) == (c0, c1) else table.filter(pa.array((cid >= a) & (cid < b)))
+                    pending.append(_frame(part, cands, records))
+                    summarise()
+                del cid, part
+                # study: the part's (candidate x record) arrays, appended to its tolerance and policy's
+                # files, are that block's (record x candidate) arrays in Fortran order
+                dense = _dense(table, VALUE_COLUMNS, c0, c1 - c0, n_rec)
+                del table
+                b = int(block.iloc[c0])
+                if b not in handles:
+                    files[b] = {k: tmp / f"study{b}_{k}.f64" for k in VALUE_COLUMNS}
+                    handles[b] = {k: open(f, "wb") for k, f in files[b].items()}
+                if handles[b]["tp"].tell() != (c0 - block_start[b]) * n_rec * 8:
+                    raise RuntimeError("the engine's stream skipped a candidate")  # cannot happen: ids from the rows
+                for k, arr in dense.items():
+                    arr.tofile(handles[b][k])
+                # best configurations: one run per timing of the part
+                pair = cands.iloc[c0:c1].assign(**{c: v[c0:c1] for c, v in firsts.items()}).reset_index(drop=True)
+                for timing, s in _timing_stacks({k: arr.T for k, arr in dense.items()}, pair, recs):
+                    if timing != "chosen" and s is not None and not s.cands.empty:
+                        key = (str(pair["detector"].iloc[0]), str(pair["stream"].iloc[0]),
+                               pair["tolerance_s"].iloc[0], str(pair["policy"].iloc[0]), timing)
+                        best.append((key, {**dict(zip(RUN_KEYS, key)), **_run_row(s)}))
+                del dense, s
+            summarise(last=True)
+        finally:
+            for h in handles.values():
+                for f in h.values():
+                    f.close()
+    summary = pd.concat(summaries, ignore_index=True).sort_values(SUMMARY_KEYS, kind="stable").reset_index(drop=True)
+    write_parquet(summary, outputs["grid_summary"], meta)
+    write_parquet(_best_table([row for _, row in sorted(best, key=lambda kr: kr[0])]), outputs["best_configs"], meta)
+    for c, v in firsts.items():
+        cands[c] = v
+    return [((cands["tolerance_s"].iloc[block_start[b]], str(cands["policy"].iloc[block_start[b]])),
+             cands[block == b].reset_index(drop=True), files[b]) for b in sorted(files)]
+
+
+def _spans(c0: int, c1: int, n: int) -> list[tuple[int, int]]:
+    """``[c0, c1)`` cut into ``n`` (at least one) consecutive spans of about equal length."""
+    edges = np.linspace(c0, c1, max(1, min(n, c1 - c0)) + 1).round().astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
