@@ -305,6 +305,28 @@ def test_write_report_tables_equals_the_whole_frame(tmp_path, cpsc):
     assert "note" in combined_schema.names and str(combined_schema.field("record").type).startswith("dictionary")
 
 
+@pytest.mark.parametrize("case", ["one record", "one timing for a pair"])
+def test_write_report_tables_edge_cases(tmp_path, case):
+    """One record (one row per group: pandas adds it either way); a pair scored at one timing only
+    (the study's candidates of a timing are not every other one)."""
+    rng = np.random.default_rng(5)
+    paths = partial_inputs(tmp_path / "metrics", rng)
+    if case == "one record":
+        paths = [p for p in paths if p.name == "d01.parquet"]
+    else:
+        for p in paths:
+            t = pd.read_parquet(p)
+            write_parquet(t[~((t["detector"] == "adwin") & (t["timing"] == "alarm"))], p)
+    outs = {k: tmp_path / "tables" / f"{k}.parquet" for k in TABLES}
+    write_report_tables(paths, outs, "demo", "h")
+    whole = whole_frame(paths)
+    expected = {"grid_summary": grid_summary(whole), "best_configs": best_configs(whole),
+                "study": study_table(whole, "demo")}
+    for key, frame in expected.items():
+        pd.testing.assert_frame_equal(plain(pd.read_parquet(outs[key])), frame, check_exact=True)
+    assert len(pd.read_parquet(outs["detection_metrics"])) == len(whole)
+
+
 def test_write_report_tables_with_spilling_engine(tmp_path, monkeypatch):
     """A small memory limit (the engine spills to ECGFLOW_TMPDIR) gives the same tables."""
     rng = np.random.default_rng(3)
