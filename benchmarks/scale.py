@@ -152,7 +152,7 @@ def report_tables(paths: list[Path], old: str | None) -> dict:
                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
         if proc.returncode:
             sys.exit(f"report tables failed:\n{proc.stderr[-4000:]}")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        return json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
 
 
 def main() -> None:

@@ -195,10 +195,12 @@ def engine_settings() -> tuple[Path, str]:
 def _connect(folder: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that spills to ``folder``, on the CPUs this process may use."""
     try:
-        return duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(folder),
-                                      "threads": _cpus(), "preserve_insertion_order": False})
+        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(folder),
+                                     "threads": _cpus(), "preserve_insertion_order": False})
     except duckdb.Error as e:
         raise EcgflowError(f"environment variable {MEMORY_LIMIT_ENV}={memory_limit!r}: {e}") from None
+    con.execute("SET enable_progress_bar = false")  # no progress bars in the job's log
+    return con
 
 
 def _cpus() -> int:
