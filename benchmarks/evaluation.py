@@ -5,10 +5,11 @@ Scoring: one synthetic 10-hour record (250 Hz, 24 events) with ``--pairs`` (dete
 plus alarms shortly after each event and change estimates up to 12 s before each alarm, scored
 through :func:`ecgflow.evaluation.score_record_file` at 4 tolerances x 2 policies x 2 timings.
 Report tables: ``--records`` copies of that record's metrics (records renamed, a tenth of them made
-event-free) through :func:`ecgflow.report.tables.write_report_tables`. Writes
-results/benchmarks/evaluation.parquet and prints the timings.
+event-free) through :func:`ecgflow.report.tables.write_report_tables`; with ``--reference REV``, also
+through that commit's code in a process of its own (time, peak memory, and its tables must be equal).
+Writes results/benchmarks/evaluation.parquet and prints the timings.
 
-    .venv/bin/python benchmarks/evaluation.py [--pairs 13 --records 25]
+    .venv/bin/python benchmarks/evaluation.py [--pairs 13 --records 25] [--reference REV]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pandas as pd
 from ecgflow.evaluation import score_record_file
 from ecgflow.parquet import write_parquet
 from ecgflow.report.tables import write_report_tables
+from reference import assert_same_tables, reference_tree, report_tables
 
 EVALUATION = {"tolerances_s": [2, 4, 10, 30], "pre_tolerance_s": 0, "policies": ["greedy", "optimal"],
               "chance_phases": 16, "seed": 0}
@@ -59,6 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=13)
     ap.add_argument("--records", type=int, default=25)
+    ap.add_argument("--reference", default=None, help="a commit whose report tables run beside this tree's")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     events = np.sort(rng.choice(np.arange(int(10 * FS), N_SAMPLES - int(40 * FS)), 24, replace=False))
@@ -86,6 +89,12 @@ def main() -> None:
         rows.append({"step": "write_report_tables", "n_records": args.records, "n_pairs": args.pairs,
                      "n_detections": n_det * args.records, "n_rows": len(metrics) * args.records,
                      "seconds": time.perf_counter() - t0})
+        if args.reference:
+            ref = report_tables(paths, reference_tree(args.reference, tmp), tmp / "reference", "bench")
+            assert_same_tables(tmp / "tables", tmp / "reference", f"{args.records} synthetic records")
+            rows.append({**rows[-1], "step": f"write_report_tables ({args.reference}, own process)",
+                         "seconds": ref["wall_s"], "peak_rss_mb": ref["peak_rss_mb"]})
+            print(f"reference {args.reference}: tables equal")
     table = pd.DataFrame(rows)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     write_parquet(table, Path("results") / "benchmarks" / "evaluation.parquet", {"peak_rss_mb": peak_mb})

@@ -3,12 +3,15 @@ one job, and how it scales to long records and many records.
 
 Sections (``--only`` picks some; every one by default):
 
-- ``chain``: for afdb and mitdb from ../shared/data (default config: every configured pair, default
-  grid), the data stage first (untimed), then ``snakemake`` from the tidy tables to the report tables
-  with ``--cores 2``; then the same detect, score and tables computation in one Python process, in the
-  same run. Figures: both wall times, their ratio, Snakemake's start-up (a rerun with nothing to do,
-  and the import of Snakemake alone), hours of ECG per core-minute, each rule's largest peak RSS (its
-  jobs' benchmark files). The two sets of tables must be equal.
+- ``chain``: for afdb and mitdb from ../shared/data (default config and grid, every configured pair but
+  the rhythm model's ``p_af``, which trains a model first: benchmarks/rhythm.py), the data stage first
+  (untimed), then ``snakemake`` from the tidy tables to the report tables with ``--cores 2``; then the
+  same detect, score and tables computation in one Python process, in the same run. Figures: both wall
+  times, their ratio, Snakemake's start-up (a rerun with nothing to do, and the import of Snakemake
+  alone), hours of ECG per core-minute, each rule's largest peak RSS (its jobs' benchmark files). The
+  two sets of tables must be equal. With ``--reference REV``, that commit's workflow runs the same
+  chain after this tree's: its wall time and peak RSS per rule, the ratios, and its report tables must
+  equal this tree's.
 - ``overhead``: the wall time that one job adds (Snakemake's bookkeeping, interpreter start, script
   preamble, imports, a Parquet write): N jobs that only import the detect job's modules and write a
   file, minus the run with nothing to do, per job; also with imports of pyarrow alone, and the
@@ -24,6 +27,7 @@ Writes results/benchmarks/pipeline.parquet (one row per figure; a run of some se
 other sections' rows) and prints it.
 
     .venv/bin/python benchmarks/pipeline.py [--only chain overhead scale dag] [--datasets afdb mitdb]
+        [--reference REV]
 """
 
 from __future__ import annotations
@@ -46,11 +50,11 @@ import yaml
 from snakemake.utils import validate
 
 from ecgflow.parquet import read_metadata, write_parquet
+from reference import TABLES, assert_same_tables, reference_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 PY = sys.executable
-TABLES = ("detection_metrics", "grid_summary", "best_configs", "study")
 rows: list[dict] = []
 
 
@@ -71,9 +75,10 @@ def snakemake_cmd(workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile
     return [PY, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), *args]
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None):
-    """Wall time and output of a Snakemake run (its CPU time: :func:`children_cpu` around it)."""
-    cmd = snakemake_cmd(workdir, *args)
+def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None, root: Path = ROOT):
+    """Wall time and output of a Snakemake run of ``root``'s workflow (its CPU time: :func:`children_cpu`
+    around it)."""
+    cmd = snakemake_cmd(workdir, *args, snakefile=root / "Snakefile")
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env={**os.environ, **(env or {})})
@@ -82,8 +87,9 @@ def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = 
     return time.perf_counter() - t0, proc.stdout
 
 
-def workdir_with(path: Path, **config) -> Path:
-    base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+def workdir_with(path: Path, root: Path = ROOT, **config) -> Path:
+    """A fresh workdir at ``path`` whose config is ``root``'s with ``config`` merged in."""
+    base = yaml.safe_load((root / "config" / "config.yaml").read_text())
     for key, value in config.items():
         if isinstance(value, dict):
             base[key] = {**base.get(key, {}), **value}
@@ -137,21 +143,44 @@ def import_time(module: str) -> float:
     return time.perf_counter() - t0
 
 
-def chain(datasets: list[str], data: Path, scratch: Path) -> None:
+def workflow_chain(root: Path, work: Path, ds: str, data: Path) -> dict:
+    """``root``'s workflow on dataset ``ds`` in ``work``, from the tidy tables to the report tables with
+    ``--cores 2`` (the data stage first, untimed), without the rhythm model's ``p_af`` stream (which
+    trains a model first: benchmarks/rhythm.py): wall and CPU seconds, jobs, and a rerun's wall time."""
+    workdir_with(work, root, dataset=ds, data_dir=str(data / ds))
+    cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    cfg["detectors"]["hysteresis"]["streams"].pop("p_af", None)
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    snakemake(work, "--cores", "2", "tidy", root=root)
+    targets = [f"results/{ds}/tables/{t}.parquet" for t in TABLES]
+    n_jobs = len(re.findall(r"^\s*(?:local)?rule \w+:", snakemake(work, "-n", *targets, root=root)[1], re.M))
+    cpu0 = children_cpu()
+    wall, _ = snakemake(work, "--cores", "2", *targets, root=root)
+    cpu = children_cpu() - cpu0
+    idle, _ = snakemake(work, "--cores", "2", *targets, root=root)  # nothing left to do: start-up, parse and DAG
+    return {"wall": wall, "cpu": cpu, "jobs": n_jobs, "idle": idle}
+
+
+def chain(datasets: list[str], data: Path, scratch: Path, reference: str | None = None) -> None:
+    ref_root = reference_tree(reference, scratch) if reference else None
     for ds in datasets:
         if not (data / ds).is_dir():
             print(f"chain: {data / ds} not found, skipped")
             continue
-        work = workdir_with(scratch / ds, dataset=ds, data_dir=str(data / ds))
-        snakemake(work, "--cores", "2", "tidy")
+        work = scratch / ds
+        run = workflow_chain(ROOT, work, ds, data)
+        wall, cpu, n_jobs, idle = run["wall"], run["cpu"], run["jobs"], run["idle"]
         res = work / "results" / ds
-        targets = [f"results/{ds}/tables/{t}.parquet" for t in TABLES]
-        n_jobs = len(re.findall(r"^\s*(?:local)?rule \w+:", snakemake(work, "-n", *targets)[1], re.M))
-        cpu0 = children_cpu()
-        wall, _ = snakemake(work, "--cores", "2", *targets)
-        cpu = children_cpu() - cpu0
-        idle, _ = snakemake(work, "--cores", "2", *targets)  # nothing left to do: start-up, parse and DAG
         print(f"chain {ds}: workflow {wall:.1f} s, {n_jobs} jobs", flush=True)
+        if ref_root is not None:
+            ref = workflow_chain(ref_root, scratch / f"{ds}-reference", ds, data)
+            assert_same_tables(res / "tables", scratch / f"{ds}-reference" / "results" / ds / "tables", ds)
+            note = f"commit {ref_root.name.removeprefix('reference-')}, same data and config, run after this tree's"
+            record("chain", ds, "reference_wall_s", ref["wall"], "s", note)
+            record("chain", ds, "wall_vs_reference", wall / ref["wall"], "x", "this tree / reference, wall time")
+            record("chain", ds, "cpu_vs_reference", cpu / ref["cpu"], "x", "this tree / reference, CPU time")
+            for key, value in sorted(benchmark_peaks(scratch / f"{ds}-reference", ds).items()):
+                record("chain", ds, f"reference_{key}", value, "MB", note)
         cfg = yaml.safe_load((work / "config" / "config.yaml").read_text())
         validate(cfg, str(ROOT / "config" / "schema" / "config.schema.yaml"), set_default=True)  # as the workflow does
         script = IN_PROCESS.format(root=str(ROOT), config=json.dumps(cfg), res=str(res), out=str(scratch / f"{ds}-inproc"),
@@ -308,6 +337,8 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", choices=["chain", "overhead", "scale", "dag"],
                     default=["chain", "overhead", "scale", "dag"])
     ap.add_argument("--datasets", nargs="+", default=["afdb", "mitdb"])
+    ap.add_argument("--reference", default=None, help="chain: a commit whose workflow runs the same chain too, "
+                    "its report tables compared and its times beside this tree's")
     ap.add_argument("--scale-hours", nargs="+", type=int, default=[6, 24], help="record lengths of the scale runs")
     ap.add_argument("--data", type=Path, default=DATA, help="folder holding the datasets' folders")
     ap.add_argument("--scratch", type=Path, default=Path(tempfile.gettempdir()) / "ecgflow-pipeline-bench")
@@ -316,7 +347,7 @@ def main() -> None:
     if "overhead" in args.only:
         overhead(args.scratch)
     if "chain" in args.only:
-        chain(args.datasets, args.data, args.scratch)
+        chain(args.datasets, args.data, args.scratch, args.reference)
     if "dag" in args.only:
         dag(args.scratch)
     if "scale" in args.only:

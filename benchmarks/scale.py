@@ -15,20 +15,19 @@ For each count of ``--records``:
   jobs' own seconds (their Snakemake benchmark files) over the cores (the records were computed in
   this or an earlier run), and the largest job's peak RSS;
 - ``report_tables``: :func:`ecgflow.report.tables.write_report_tables` on the first N metrics tables in
-  a process of its own: its wall time and peak RSS (``ru_maxrss``); with ``--old``, the same for the
-  report tables' code before the engine (a copy of that tables.py outside the repository, importing
-  ``old_study`` and ``old_parquet_parts`` from its folder) at the counts of ``--old-records``.
+  a process of its own: its wall time and peak RSS (``ru_maxrss``); with ``--reference REV``, the same
+  for that commit's code (``report_tables (REV)``) at the counts of ``--reference-records``, whose grid
+  summary, best configurations and study must equal this tree's.
 
 Writes results/benchmarks/scale.parquet (records, rule, jobs, wall_s, peak_rss_mb, note) and prints it.
 
     .venv/bin/python benchmarks/scale.py [--records 100 300 1000 1500] [--scored 100]
-        [--old /tmp/old_tables.py --old-records 100 300] [--cores 2] [--cache DIR]
+        [--reference REV --reference-records 100 300] [--cores 2] [--cache DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from multiprocessing import Pool
 import subprocess
@@ -44,32 +43,13 @@ import yaml
 
 from ecgflow.demo.records import write_demo_record
 from ecgflow.parquet import write_parquet
+from reference import TABLES, assert_same_tables, reference_tree, report_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 N_RECORDS, DURATION_S, FS, SEED, TOLERANCES = 1500, 1200, 250, 2026, [2, 4, 10, 30]
 DATASET = "scale"
 OUTPUT = ROOT / "results" / "benchmarks" / "scale.parquet"
-TABLES = ("detection_metrics", "grid_summary", "best_configs", "study")
-
-# run in a process of its own: write the report tables, print wall time and peak RSS as JSON
-CHILD = """
-import importlib.util, json, resource, sys, time
-args = json.load(open(sys.argv[1]))
-if args["old"]:
-    sys.path.insert(0, str(__import__("pathlib").Path(args["old"]).parent))
-    spec = importlib.util.spec_from_file_location("old_tables", args["old"])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    write_report_tables = module.write_report_tables
-else:
-    from ecgflow.report.tables import write_report_tables
-t0 = time.perf_counter()
-write_report_tables(args["paths"], args["outputs"], "scale", "scale")
-print(json.dumps({"wall_s": time.perf_counter() - t0,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
-
 
 def record_names(n: int) -> list[str]:
     return [f"d{i:04d}" for i in range(1, n + 1)]
@@ -142,31 +122,19 @@ def metrics_paths(cache: Path, n: int, n_scored: int) -> list[Path]:
     return paths
 
 
-def report_tables(paths: list[Path], old: str | None) -> dict:
-    """Wall time and peak RSS of the report tables of ``paths`` in a process of its own."""
-    with tempfile.TemporaryDirectory(prefix="ecgflow-scale-") as tmp:
-        args = {"paths": [str(p) for p in paths], "old": old,
-                "outputs": {k: str(Path(tmp) / f"{k}.parquet") for k in TABLES}}
-        (Path(tmp) / "args.json").write_text(json.dumps(args))
-        proc = subprocess.run([PY, "-c", CHILD, str(Path(tmp) / "args.json")], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        if proc.returncode:
-            sys.exit(f"report tables failed:\n{proc.stderr[-4000:]}")
-        return json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, nargs="+", default=[100, 300, 1000, 1500])
     ap.add_argument("--scored", type=int, default=None, help="records through the per-record stages "
                     "(default: the largest count)")
-    ap.add_argument("--old", default=None, help="the report tables' tables.py before the engine, to compare")
-    ap.add_argument("--old-records", type=int, nargs="*", default=[100, 300])
+    ap.add_argument("--reference", default=None, help="a commit whose report tables run beside this tree's")
+    ap.add_argument("--reference-records", type=int, nargs="*", default=[100, 300])
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=ROOT / "results" / "benchmarks" / "scale_cache")
     args = ap.parse_args()
     n_scored = min(args.scored or max(args.records), N_RECORDS)
     cache = args.cache.resolve()
+    reference = reference_tree(args.reference, cache) if args.reference else None
     seconds = generate(cache / "wfdb", record_names(n_scored), args.cores)
     print(f"generated the records of {n_scored} not cached: {seconds:.0f} s", flush=True)
     wall = per_record_stages(cache, n_scored, args.cores)
@@ -186,11 +154,13 @@ def main() -> None:
         paths = metrics_paths(cache, n, n_scored)
         note = "" if n <= n_scored else (f"{n - n_scored} of the {n} metrics tables are copies of the first "
                                          f"{n_scored} records' under new names")
-        runs = [("report_tables", None)] + ([("report_tables (old)", args.old)] if args.old and n in args.old_records
-                                            else [])
-        for rule, old in runs:
-            figures = report_tables(paths, old)
-            add(n, rule, 1, figures["wall_s"], figures["peak_rss_mb"], note)
+        with tempfile.TemporaryDirectory(prefix="ecgflow-scale-") as tmp:
+            figures = report_tables(paths, ROOT, Path(tmp) / "tree", DATASET)
+            add(n, "report_tables", 1, figures["wall_s"], figures["peak_rss_mb"], note)
+            if reference is not None and n in args.reference_records:
+                figures = report_tables(paths, reference, Path(tmp) / "reference", DATASET)
+                add(n, f"report_tables ({args.reference})", 1, figures["wall_s"], figures["peak_rss_mb"], note)
+                assert_same_tables(Path(tmp) / "tree", Path(tmp) / "reference", f"{n} records")
     table = pd.DataFrame(rows)
     write_parquet(table, OUTPUT, {"n_generated": N_RECORDS, "duration_s": DURATION_S, "records_scored": n_scored,
                                   "cores": args.cores, "load_average": os.getloadavg()[0]})

@@ -13,6 +13,7 @@ from ecgflow import __version__
 from ecgflow.errors import EcgflowError, InputError
 from ecgflow.evaluation import precision_recall_f1, score_detections
 from ecgflow.parquet import read_metadata, write_parquet
+from ecgflow.report import tables
 from ecgflow.report.study import cpsc2021_table, study_table
 from ecgflow.report.tables import (
     COMBINED_ORDER, MEMORY_LIMIT_ENV, ORDER, STRING_COLUMNS, TMPDIR_ENV, best_configs, grid_summary,
@@ -270,10 +271,15 @@ def partial_inputs(folder, rng, cpsc=False) -> list:
     return [paths[i] for i in rng.permutation(len(paths))]
 
 
-@pytest.mark.parametrize("cpsc", [False, True])
-def test_write_report_tables_equals_the_whole_frame(tmp_path, cpsc):
+@pytest.mark.parametrize("cpsc, small", [(False, False), (True, False), (False, True)])
+def test_write_report_tables_equals_the_whole_frame(tmp_path, monkeypatch, cpsc, small):
     """The engine's tables equal the whole-frame functions on the concatenated rows, exactly and with
-    the same Parquet metadata, with rows and files shuffled and partial inputs."""
+    the same Parquet metadata, with rows and files shuffled and partial inputs; ``small``: batches of
+    37 rows and grid-summary calls of about 100 (a part spans many batches, a batch holds parts'
+    ends and starts, a part's summary is cut into runs of candidates)."""
+    if small:
+        monkeypatch.setattr(tables, "BATCH_ROWS", 37)
+        monkeypatch.setattr(tables, "SUMMARY_ROWS", 100)
     rng = np.random.default_rng(7)
     paths = partial_inputs(tmp_path / "metrics", rng, cpsc)
     keys = (*TABLES, "cpsc2021_score") if cpsc else TABLES

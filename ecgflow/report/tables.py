@@ -56,8 +56,8 @@ STREAM_COLUMNS = ["n_events", "n_detections", "tp", "fp", "fn", "tp_chance", "du
                   "episode_recall"]
 REQUIRED = [*ORDER, *COMBO_COLUMNS, *STREAM_COLUMNS]
 NOT_NULL = [*ORDER, "n_events", "n_detections", "tp", "fp", "fn", "duration_h"]
-BATCH_ROWS = 1 << 18  # rows per batch read from the engine, and per row group of detection_metrics
-SUMMARY_ROWS = 1 << 19  # rows per grid_summary call (whole candidates; several small parts make one call)
+BATCH_ROWS = 1 << 16  # rows per batch read from the engine, and per row group of detection_metrics
+SUMMARY_ROWS = 1 << 17  # rows per grid_summary call (whole candidates; several small parts make one call)
 
 
 def _checked_schema(path) -> pa.Schema:
@@ -249,8 +249,8 @@ def _dimensions(con) -> tuple[pd.DataFrame, pd.DataFrame]:
             raise InputError(row["filename"], f"record {rec}: n_events or duration_h differs between its rows")
     con.sql(f"CREATE TEMP TABLE cands AS SELECT row_number() OVER (ORDER BY {_cols(CAND_ORDER)}) - 1 AS cid, "
             f"dense_rank() OVER (ORDER BY {_cols(CHUNK_ORDER)}) - 1 AS pid, * "
-            f"FROM (SELECT {_cols(CAND_ORDER)} FROM metrics GROUP BY ALL)")
-    cands = con.sql("SELECT * FROM cands ORDER BY cid").df()
+            f"FROM (SELECT {_cols(CAND_ORDER)}, count(*) AS n_rows FROM metrics GROUP BY ALL)")
+    cands = con.sql(f"SELECT cid, pid, n_rows, {_cols(CAND_ORDER)} FROM cands ORDER BY cid").df()
     for c in ("detector", "stream", "policy", "timing"):
         cands[c] = pd.Categorical(cands[c].to_numpy(object), categories=sorted(set(cands[c].astype(str))))
     recs = pd.DataFrame({"record": per_rec.index.astype(str), "rid": np.arange(len(per_rec)),
@@ -266,23 +266,6 @@ def _coded_rows(columns: list[str], where: str = "", order: str = "") -> str:
     """SQL: pair id, candidate id, record id and ``columns`` of the metrics rows."""
     return (f"SELECT c.pid, c.cid, r.rid, {', '.join('m.' + _q(c) for c in columns)} FROM metrics m "
             f"JOIN cands c USING ({_cols(CAND_ORDER)}) JOIN recs r USING (record) {where} {order}")
-
-
-def _chunks(batches):
-    """The rows of ``batches`` (sorted by ``pid``) one ``pid`` at a time: ``(pid, table)``."""
-    pending = None
-    for batch in batches:
-        table = pa.Table.from_batches([batch])
-        table = table if pending is None else pa.concat_tables([pending, table])
-        pid = table["pid"].to_numpy()
-        start = 0
-        while pid[-1] > pid[start]:
-            stop = int(np.searchsorted(pid, pid[start], side="right"))
-            yield int(pid[start]), table.slice(start, stop - start)
-            start = stop
-        pending = table.slice(start)
-    if pending is not None and pending.num_rows:
-        yield int(pending["pid"][0].as_py()), pending
 
 
 class _Combined:
@@ -316,22 +299,80 @@ class _Combined:
         return pa.Table.from_arrays(columns, schema=self.schema)
 
 
-def _dense(table: pa.Table, columns, c0: int, n_cands: int, n_records: int) -> dict:
-    """``columns`` of ``table`` (candidate ids ``c0`` to ``c0 + n_cands``) as (candidate x record)
-    float arrays, NaN where a candidate has no row for a record."""
-    c = table["cid"].to_numpy() - c0
-    r = table["rid"].to_numpy()
+class _Parts:
+    """The engine's stream (record batches ordered by ``pid``) cut into its (detector, stream, tolerance,
+    policy) parts, each as numpy columns (preallocated: the part's row count is known), so that a part
+    holds no more than the columns :data:`STREAM_COLUMNS` and :data:`~ecgflow.report.study.COMBO_COLUMNS`
+    (strings as codes into :attr:`labels`) and the engine's batches are released as they are read."""
+
+    def __init__(self, schema: pa.Schema, cands: pd.DataFrame):
+        self.sizes = cands.groupby("pid")["n_rows"].sum().to_numpy()
+        kinds = {c: schema.field(c).type for c in [*COMBO_COLUMNS, *STREAM_COLUMNS]}
+        self.strings = [c for c, t in kinds.items() if pa.types.is_dictionary(t) or pa.types.is_string(t)
+                        or pa.types.is_large_string(t)]
+        self.dtypes = {c: np.int64 if pa.types.is_integer(t) and c in NOT_NULL else np.float64
+                       for c, t in kinds.items() if c not in self.strings}
+        self.labels = {c: [] for c in self.strings}  # code -> string
+        self._codes = {c: {} for c in self.strings}  # string -> code
+
+    def _new(self, pid: int) -> dict:
+        n = int(self.sizes[pid])
+        part = {"pid": pid, "n": 0, "cid": np.empty(n, np.int64), "rid": np.empty(n, np.int64)}
+        part.update({c: np.empty(n, d) for c, d in self.dtypes.items()})
+        part.update({c: np.empty(n, np.int32) for c in self.strings})
+        return part
+
+    def _fill(self, part: dict, batch: pa.RecordBatch) -> None:
+        i, n = part["n"], batch.num_rows
+        for c in ("cid", "rid", *self.dtypes):
+            part[c][i:i + n] = batch.column(c).to_numpy(zero_copy_only=False)
+        for c in self.strings:
+            encoded = pc.dictionary_encode(batch.column(c).cast(pa.string()))
+            codes = self._codes[c]
+            for value in encoded.dictionary.to_pylist():
+                if value not in codes:
+                    codes[value] = len(codes)
+                    self.labels[c].append(value)
+            lut = np.array([codes[v] for v in encoded.dictionary.to_pylist()] + [-1], np.int32)
+            part[c][i:i + n] = lut[encoded.indices.fill_null(len(lut) - 1).to_numpy()]
+        part["n"] = i + n
+
+    def __call__(self, batches):
+        """``(pid, part)`` per part: ``part`` maps ``cid``, ``rid`` and the columns to numpy arrays."""
+        part = None
+        for batch in batches:
+            pid = batch.column("pid").to_numpy()
+            cuts = [0, *(np.flatnonzero(np.diff(pid)) + 1).tolist(), len(pid)]
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                if part is None or part["pid"] != pid[a]:
+                    if part is not None:
+                        yield self._done(part)
+                    part = self._new(int(pid[a]))
+                self._fill(part, batch.slice(a, b - a))
+        if part is not None:
+            yield self._done(part)
+
+    @staticmethod
+    def _done(part: dict):
+        if part["n"] != len(part["cid"]):
+            raise RuntimeError("the engine's stream and its row counts disagree")  # cannot happen
+        return part.pop("pid"), part
+
+
+def _dense(cid: np.ndarray, rid: np.ndarray, columns: dict, c0: int, n_cands: int, n_records: int) -> dict:
+    """``columns`` (arrays of the rows ``cid``, ``rid``; candidate ids ``c0`` to ``c0 + n_cands``) as
+    (candidate x record) float arrays, NaN where a candidate has no row for a record."""
     out = {}
-    for col in columns:
+    for col, values in columns.items():
         arr = np.full((n_cands, n_records), np.nan)
-        arr[c, r] = table[col].to_numpy(zero_copy_only=False).astype(np.float64)
+        arr[cid - c0, rid] = np.asarray(values, np.float64)
         out[col] = arr
     return out
 
 
-def _check_unique(table: pa.Table, cands: pd.DataFrame, recs: pd.DataFrame) -> None:
+def _check_unique(part: dict, cands: pd.DataFrame, recs: pd.DataFrame) -> None:
     """Raise :class:`InputError` if a record has two rows for one candidate (a table given twice)."""
-    key = table["rid"].to_numpy() * len(cands) + table["cid"].to_numpy()  # rows sorted by record, candidate
+    key = part["rid"] * len(cands) + part["cid"]  # rows sorted by record, candidate
     dup = np.flatnonzero(np.diff(key) == 0)
     if len(dup):
         rid, cid = divmod(int(key[dup[0]]), len(cands))
@@ -339,20 +380,20 @@ def _check_unique(table: pa.Table, cands: pd.DataFrame, recs: pd.DataFrame) -> N
         raise InputError("metrics", f"record {recs['record'].iloc[rid]} has more than one row for {cand}")
 
 
-def _firsts(table: pa.Table, firsts: dict) -> None:
+def _firsts(part: dict, parts: _Parts, firsts: dict) -> None:
     """Fill ``firsts`` (combination column -> values per candidate id) with each candidate's first
-    non-null value of the column in ``table`` (rows ordered by record), as ``groupby.first`` takes it."""
-    cid = table["cid"].to_numpy()
+    non-null value of the column in ``part`` (rows ordered by record), as ``groupby.first`` takes it."""
     for c, out in firsts.items():
-        column = table[c]
-        valid = column.is_valid().to_numpy(zero_copy_only=False)
-        ids, at = np.unique(cid[valid], return_index=True)
-        out[ids] = column.filter(pa.array(valid)).take(pa.array(at)).to_numpy(zero_copy_only=False)
+        values = part[c]
+        valid = values >= 0 if c in parts.strings else ~np.isnan(values)
+        ids, at = np.unique(part["cid"][valid], return_index=True)
+        found = values[valid][at]
+        out[ids] = np.array(parts.labels[c], object)[found] if c in parts.strings else found
 
 
-def _frame(table: pa.Table, cands: pd.DataFrame, records: pd.CategoricalDtype) -> pd.DataFrame:
-    """The rows of ``table`` as the metrics frame :func:`grid_summary` reads (in the table's order)."""
-    cid = table["cid"].to_numpy()
+def _frame(part: dict, rows, parts: _Parts, cands: pd.DataFrame, records: pd.CategoricalDtype) -> pd.DataFrame:
+    """Rows ``rows`` (a slice or mask) of ``part`` as the metrics frame :func:`grid_summary` reads."""
+    cid = part["cid"][rows]
     out = {}
     for c in SUMMARY_KEYS:
         col = cands[c]
@@ -360,9 +401,13 @@ def _frame(table: pa.Table, cands: pd.DataFrame, records: pd.CategoricalDtype) -
             out[c] = pd.Categorical.from_codes(col.cat.codes.to_numpy()[cid], dtype=col.dtype)
         else:
             out[c] = col.to_numpy()[cid]
-    out["record"] = pd.Categorical.from_codes(table["rid"].to_numpy(), dtype=records)
+    out["record"] = pd.Categorical.from_codes(part["rid"][rows], dtype=records)
     for c in [*COMBO_COLUMNS, *STREAM_COLUMNS]:
-        out[c] = table[c].to_pandas() if pa.types.is_string(table[c].type) else table[c].to_numpy(zero_copy_only=False)
+        if c in parts.strings:
+            labels = np.array([*parts.labels[c], None], object)  # code -1: null
+            out[c] = pd.array(labels[part[c][rows]], dtype="str")
+        else:
+            out[c] = part[c][rows]
     return pd.DataFrame(out)
 
 
@@ -424,7 +469,8 @@ def _cpsc_stacks(con, cands: pd.DataFrame, recs: pd.DataFrame):
     sub = cands.iloc[used].reset_index(drop=True)
     table = table.set_column(table.schema.get_field_index("cid"), "cid",
                              pa.array(np.searchsorted(used, table["cid"].to_numpy())))
-    dense = _dense(table, [*VALUE_COLUMNS, *CPSC_COLUMNS], 0, len(used), len(recs))
+    columns = {c: table[c].to_numpy(zero_copy_only=False) for c in [*VALUE_COLUMNS, *CPSC_COLUMNS]}
+    dense = _dense(table["cid"].to_numpy(), table["rid"].to_numpy(), columns, 0, len(used), len(recs))
     values = {k: np.ascontiguousarray(v.T) for k, v in dense.items()}
     del dense, table
     return list(_timing_stacks(values, sub, recs, contiguous=True))
@@ -514,37 +560,38 @@ def _stream_tables(con, schema: pa.Schema, cands: pd.DataFrame, recs: pd.DataFra
               or pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)
               else np.full(len(cands), np.nan) for c in COMBO_COLUMNS}
     combined = _Combined(schema, cands, recs)
+    parts = _Parts(schema, cands)
     carried = [f.name for f in schema if f.name not in ORDER]
-    kept = ["pid", "cid", "rid", *COMBO_COLUMNS, *STREAM_COLUMNS]
     summaries, pending, best, files, handles = [], [], [], {}, {}
 
-    def summarise(last=False):
-        if pending and (last or sum(len(f) for f in pending) >= SUMMARY_ROWS):
-            summaries.append(grid_summary(pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]))
+    def summarise(adding: int = 0):
+        """grid_summary of the pending frames, unless ``adding`` rows more stay within SUMMARY_ROWS."""
+        if pending and (not adding or sum(len(f) for f in pending) + adding > SUMMARY_ROWS):
+            frame = pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
             pending.clear()
+            summaries.append(grid_summary(frame))
 
     with parquet_parts(outputs["detection_metrics"], schema, meta) as append:
         def stream():
             for batch in _batches(con, _coded_rows(carried, order="ORDER BY c.pid, r.rid, c.cid")):
                 append(combined.table(batch))
-                yield batch.select(kept)
+                yield batch
 
         try:
-            for pid, table in _chunks(stream()):
-                _check_unique(table, cands, recs)
+            for pid, part in parts(stream()):
+                _check_unique(part, cands, recs)
                 c0, c1 = int(spans[pid, 0]), int(spans[pid, 1]) + 1
-                _firsts(table, firsts)
+                _firsts(part, parts, firsts)
                 # grid summary: whole candidates, a bounded number of rows at a time, in the stream's order
-                cid = table["cid"].to_numpy()
-                for a, b in _spans(c0, c1, -(-table.num_rows // SUMMARY_ROWS)):
-                    part = table if (a, b) == (c0, c1) else table.filter(pa.array((cid >= a) & (cid < b)))
-                    pending.append(_frame(part, cands, records))
-                    summarise()
-                del cid, part
+                n_rows = len(part["cid"])
+                for a, b in _spans(c0, c1, -(-n_rows // SUMMARY_ROWS)):
+                    rows = slice(None) if (a, b) == (c0, c1) else (part["cid"] >= a) & (part["cid"] < b)
+                    summarise(adding=n_rows if isinstance(rows, slice) else int(rows.sum()))
+                    pending.append(_frame(part, rows, parts, cands, records))
                 # study: the part's (candidate x record) arrays, appended to its tolerance and policy's
                 # files, are that block's (record x candidate) arrays in Fortran order
-                dense = _dense(table, VALUE_COLUMNS, c0, c1 - c0, n_rec)
-                del table
+                dense = _dense(part["cid"], part["rid"], {k: part[k] for k in VALUE_COLUMNS}, c0, c1 - c0, n_rec)
+                del part, rows
                 b = int(block.iloc[c0])
                 if b not in handles:
                     files[b] = {k: tmp / f"study{b}_{k}.f64" for k in VALUE_COLUMNS}
@@ -561,7 +608,7 @@ def _stream_tables(con, schema: pa.Schema, cands: pd.DataFrame, recs: pd.DataFra
                                pair["tolerance_s"].iloc[0], str(pair["policy"].iloc[0]), timing)
                         best.append((key, {**dict(zip(RUN_KEYS, key)), **_run_row(s)}))
                 del dense, s
-            summarise(last=True)
+            summarise()
         finally:
             for h in handles.values():
                 for f in h.values():
