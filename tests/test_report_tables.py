@@ -347,6 +347,16 @@ def test_write_report_tables_with_spilling_engine(tmp_path, monkeypatch):
     assert not list((tmp_path / "spill").iterdir())  # temporary files removed
 
 
+def test_engine_out_of_memory_is_a_clear_error(tmp_path, monkeypatch):
+    """A memory limit too small for the engine: an error naming the setting, and no table written."""
+    paths = partial_inputs(tmp_path / "metrics", np.random.default_rng(3))
+    outs = {k: tmp_path / "tables" / f"{k}.parquet" for k in TABLES}
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "1MB")
+    with pytest.raises(EcgflowError, match=f"more memory than {MEMORY_LIMIT_ENV}=1MB"):
+        write_report_tables(paths, outs, "demo", "h")
+    assert not any(p.exists() for p in outs.values())
+
+
 def test_engine_settings_errors(tmp_path, monkeypatch):
     paths = partial_inputs(tmp_path / "metrics", np.random.default_rng(3))[:2]
     outs = {k: tmp_path / "tables" / f"{k}.parquet" for k in TABLES}

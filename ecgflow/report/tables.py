@@ -213,6 +213,11 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _lit(value: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _cols(names) -> str:
     return ", ".join(_q(c) for c in names)
 
@@ -510,13 +515,16 @@ def write_report_tables(metric_paths, outputs: dict, dataset: str, config_hash: 
         tmp = Path(tmp)
         con = _connect(tmp, memory_limit)
         try:
-            files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+            files = "[" + ", ".join(_lit(p) for p in paths) + "]"
             con.sql(f"CREATE TEMP VIEW metrics AS SELECT * FROM read_parquet({files}, union_by_name = true, "
                     f"filename = true)")
             cands, recs = _dimensions(con)
             blocks = _stream_tables(con, schema, cands, recs, tmp, outputs, meta)
             cpsc = (_cpsc_stacks(con, cands, recs) if "cpsc_u" in schema.names
                     else [(timing, None) for timing in STUDY_TIMINGS])
+        except duckdb.OutOfMemoryException:
+            raise EcgflowError(f"the report tables of {len(paths)} metrics tables need more memory than "
+                               f"{MEMORY_LIMIT_ENV}={memory_limit}: raise it (and the job's memory with it)") from None
         finally:
             con.close()
         cpsc_means = {timing: cpsc_mean(s) for timing, s in cpsc}
@@ -573,9 +581,13 @@ def _stream_tables(con, schema: pa.Schema, cands: pd.DataFrame, recs: pd.DataFra
 
     with parquet_parts(outputs["detection_metrics"], schema, meta) as append:
         def stream():
-            for batch in _batches(con, _coded_rows(carried, order="ORDER BY c.pid, r.rid, c.cid")):
-                append(combined.table(batch))
-                yield batch
+            """The coded rows in (pid, record, candidate) order, a sort per (detector, stream) pair."""
+            pairs = cands.drop_duplicates("pid")[["detector", "stream"]].drop_duplicates()
+            for detector, stream_name in pairs.itertuples(index=False):
+                where = f"WHERE m.detector = {_lit(detector)} AND m.stream = {_lit(stream_name)}"
+                for batch in _batches(con, _coded_rows(carried, where, "ORDER BY c.pid, r.rid, c.cid")):
+                    append(combined.table(batch))
+                    yield batch
 
         try:
             for pid, part in parts(stream()):
