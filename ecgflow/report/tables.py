@@ -12,9 +12,9 @@ machinery, ties and rounding. Standard deviations are sample standard deviations
 tables on a frame of all metrics rows (ordered by record, then candidate: :data:`ORDER`).
 :func:`write_report_tables` builds the same tables without holding all rows: DuckDB reads the
 per-record Parquet files and sorts the rows by (detector, stream, tolerance, policy), record and
-candidate, spilling to disk beyond its memory limit (environment variables ``ECGFLOW_MEMORY_LIMIT``
-and ``ECGFLOW_TMPDIR``), and the tables are built from that one stream a (detector, stream,
-tolerance, policy) part at a time; see :func:`write_report_tables`.
+candidate (a sort per detector and stream), spilling to disk beyond its memory limit (environment
+variables ``ECGFLOW_MEMORY_LIMIT`` and ``ECGFLOW_TMPDIR``), and the tables are built from that stream
+a (detector, stream, tolerance, policy) part at a time; see :func:`write_report_tables`.
 """
 
 from __future__ import annotations
@@ -497,7 +497,9 @@ def write_report_tables(metric_paths, outputs: dict, dataset: str, config_hash: 
     How: DuckDB reads the tables (memory limit ``ECGFLOW_MEMORY_LIMIT``, default 512MB, beyond which it
     spills to a temporary folder under ``ECGFLOW_TMPDIR``, default ``TMPDIR``) and sorts their rows,
     candidates and records as integer ids, by (detector, stream, tolerance, policy), record and
-    candidate. That one stream is written out as detection_metrics, and each (detector, stream,
+    candidate, a sort per (detector, stream) pair (so a sort holds one pair's rows; an engine out of
+    memory is an :class:`EcgflowError` naming the setting). That stream is written out as
+    detection_metrics, and each (detector, stream,
     tolerance, policy) part of it becomes the grid summary's frames (whole candidates, about
     :data:`SUMMARY_ROWS` rows each), the best configurations' (record x combination) arrays and a
     slice of its tolerance and policy's (record x candidate) arrays, written to files in the
