@@ -584,7 +584,7 @@ def _stream_tables(con, schema: pa.Schema, cands: pd.DataFrame, recs: pd.DataFra
     with parquet_parts(outputs["detection_metrics"], schema, meta) as append:
         def stream():
             """The coded rows in (pid, record, candidate) order, a sort per (detector, stream) pair."""
-            pairs = cands.drop_duplicates("pid")[["detector", "stream"]].drop_duplicates()
+            pairs = cands.sort_values("pid")[["detector", "stream"]].drop_duplicates()  # pid: pair first
             for detector, stream_name in pairs.itertuples(index=False):
                 where = f"WHERE m.detector = {_lit(detector)} AND m.stream = {_lit(stream_name)}"
                 for batch in _batches(con, _coded_rows(carried, where, "ORDER BY c.pid, r.rid, c.cid")):
