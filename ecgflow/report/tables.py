@@ -566,11 +566,10 @@ def _stream_tables(con, schema: pa.Schema, cands: pd.DataFrame, recs: pd.DataFra
     spans = cands.groupby("pid")["cid"].agg(["min", "max"]).to_numpy()  # a part's candidates: consecutive ids
     block = (cands[["tolerance_s", "policy"]] != cands[["tolerance_s", "policy"]].shift()).any(axis=1).cumsum() - 1
     block_start = np.searchsorted(block.to_numpy(), np.arange(block.iloc[-1] + 1))
-    firsts = {c: np.full(len(cands), None, object) if pa.types.is_dictionary(schema.field(c).type)
-              or pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)
-              else np.full(len(cands), np.nan) for c in COMBO_COLUMNS}
     combined = _Combined(schema, cands, recs)
     parts = _Parts(schema, cands)
+    firsts = {c: np.full(len(cands), None, object) if c in parts.strings else np.full(len(cands), np.nan)
+              for c in COMBO_COLUMNS}
     carried = [f.name for f in schema if f.name not in ORDER]
     summaries, pending, best, files, handles = [], [], [], {}, {}
 
